@@ -1,0 +1,192 @@
+"""The ``pocnet`` command.
+
+    pocnet run                       serve on the transports enabled in the config
+    pocnet demo [--as MX]            the whole bot on this terminal, SQLite, sample directory
+    pocnet db upgrade | current      migrate the database / show its revision
+    pocnet invite create --role contact --state MX [--expires 7d] [--name "Ana Pérez"]
+
+Problems with configuration or the database end with exit code 2 and one line on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import sys
+import tempfile
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from bot import logs
+from bot.config import ConfigError, Settings, load
+from storage.db import Database, head_revision
+
+EXIT_USAGE = 2
+
+
+class Fatal(Exception):
+    """An operator-facing error: printed as one line, exit code 2."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pocnet", description="OAS points-of-contact network bot")
+    parser.add_argument("--config", help="TOML file (default: $POCNET_CONFIG or ./config.toml)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("run", help="serve on the transports enabled in the configuration")
+
+    demo = sub.add_parser("demo", help="run on this terminal with a sample directory (no tokens needed)")
+    demo.add_argument("--as", dest="who", default="secretariat", help="secretariat, or a state code such as MX")
+    demo.add_argument("--db", help="keep the demo database in this SQLite file (default: a temporary one)")
+
+    db = sub.add_parser("db", help="database maintenance")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser("upgrade", help="apply all migrations and refresh reference data")
+    db_sub.add_parser("current", help="show the database's migration revision")
+
+    invite = sub.add_parser("invite", help="onboarding codes")
+    invite_sub = invite.add_subparsers(dest="invite_command", required=True)
+    create = invite_sub.add_parser("create", help="print a one-time invitation code")
+    create.add_argument("--role", required=True, choices=["secretariat", "contact", "official"])
+    create.add_argument("--state", help="ISO code of the state (not for secretariat)")
+    create.add_argument("--expires", default="7d", help="validity such as 7d or 12h (default 7d)")
+    create.add_argument("--name", help="the person's name as it will appear in the directory")
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    try:
+        return load(args.config)
+    except ConfigError as exc:
+        raise Fatal(str(exc)) from None
+
+
+async def _with_db(settings: Settings, work: Callable[[Database], Awaitable[int]]) -> int:
+    db = Database.from_url(settings.database.url, echo=settings.database.echo)
+    try:
+        return await work(db)
+    except (OperationalError, DBAPIError, OSError) as exc:
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        raise Fatal(f"database {db.engine.url.render_as_string(hide_password=True)}: {reason}") from None
+    finally:
+        await db.dispose()
+
+
+async def _require_migrated(db: Database) -> None:
+    current = await db.current_revision()
+    if current != head_revision():
+        raise Fatal(
+            f"the database is not migrated (at {current or 'nothing'}, need {head_revision()}): "
+            "run `pocnet db upgrade` first"
+        )
+
+
+async def cmd_db(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+
+    async def work(db: Database) -> int:
+        if args.db_command == "upgrade":
+            await db.upgrade()
+            print(f"database at revision {await db.current_revision()}")
+        else:
+            current = await db.current_revision()
+            state = "up to date" if current == head_revision() else f"behind (head is {head_revision()})"
+            print(f"{current or 'not migrated'} — {state}")
+        return 0
+
+    return await _with_db(settings, work)
+
+
+async def cmd_invite(args: argparse.Namespace) -> int:
+    from handlers.admin import parse_duration
+    from storage import invites, states
+    from storage.access import Actor, Role
+    from storage.errors import PocnetError
+
+    settings = _settings(args)
+    ttl = parse_duration(args.expires)
+    if ttl is None:
+        raise Fatal(f"--expires: {args.expires!r} is not a duration such as 7d or 12h")
+    role = Role(args.role)
+    if role is not Role.SECRETARIAT and not args.state:
+        raise Fatal(f"--state is required for a {role.value}")
+
+    async def work(db: Database) -> int:
+        await _require_migrated(db)
+        try:
+            async with db.transaction() as session:
+                state = (await states.get(session, args.state)).code if args.state else None
+                actor = Actor.system(f"cli:{getpass.getuser()}")
+                new = await invites.create(session, actor, role=role, state_code=state, ttl=ttl, display_name=args.name)
+        except PocnetError as exc:
+            raise Fatal(str(exc)) from None
+        print(new.code)
+        print(f"valid until {new.invite.expires_at:%Y-%m-%d %H:%M} UTC, once", file=sys.stderr)
+        return 0
+
+    return await _with_db(settings, work)
+
+
+async def cmd_run(args: argparse.Namespace) -> int:
+    from bot.app import App
+    from bot.transports.console import ConsoleTransport
+
+    settings = _settings(args)
+    logs.setup(settings.logging.level, settings.logging.format, settings.secrets())
+    transports = []
+    if settings.console.enabled:
+        transports.append(ConsoleTransport(settings.console.user, language=settings.bot.default_language))
+    if not transports:
+        raise Fatal("no transport is enabled: set [console] enabled = true (Telegram and Matrix come next)")
+
+    async def work(db: Database) -> int:
+        await _require_migrated(db)
+        await App(settings, db, transports).run()
+        return 0
+
+    return await _with_db(settings, work)
+
+
+async def cmd_demo(args: argparse.Namespace) -> int:
+    from bot.app import App
+    from bot.transports.console import ConsoleTransport
+    from storage import sample
+
+    with tempfile.TemporaryDirectory(prefix="pocnet-demo-") as tmp:
+        path = Path(args.db) if args.db else Path(tmp) / "demo.sqlite"
+        settings = Settings(database={"url": f"sqlite+aiosqlite:///{path}"}, console={"enabled": True})
+        logs.setup("WARNING", "text", settings.secrets())
+        who = "secretariat" if args.who.lower() == "secretariat" else args.who.upper()
+        console = ConsoleTransport(who, language=settings.bot.default_language)
+
+        async def work(db: Database) -> int:
+            await db.upgrade()
+            async with db.transaction() as session:
+                await sample.seed(session)
+            if console._interactive:
+                print(f"pocnet demo — you are {who}. Type /help; /as XX to switch; Ctrl-D to quit.", file=sys.stderr)
+            await App(settings, db, [console]).run(until=console.finished)
+            return 0
+
+        return await _with_db(settings, work)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    handler = {"run": cmd_run, "demo": cmd_demo, "db": cmd_db, "invite": cmd_invite}[args.command]
+    try:
+        return asyncio.run(handler(args))
+    except Fatal as exc:
+        print(f"pocnet: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    logging.basicConfig()
+    sys.exit(main())

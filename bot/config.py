@@ -1,0 +1,118 @@
+"""Settings: the TOML file, overridden by ``POCNET_*`` environment variables (``POCNET_DATABASE__URL``
+sets ``[database] url``). Secrets such as tokens normally come from the environment. Any problem —
+missing file, unknown key, wrong type, bad database URL — raises ConfigError with one line naming the key.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from bot.i18n import LANGUAGES
+from storage.db import BadDatabaseURL, normalize_url
+
+DEFAULT_CONFIG = "config.toml"
+
+
+class ConfigError(Exception):
+    """A configuration problem, already phrased for the operator."""
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class BotSection(Section):
+    name: str = "pocnet"
+    default_language: Literal["en", "es", "pt", "fr"] = "en"
+
+
+class DatabaseSection(Section):
+    url: str = "sqlite+aiosqlite:///pocnet.sqlite"
+    echo: bool = False
+
+    @field_validator("url")
+    @classmethod
+    def _valid_url(cls, value: str) -> str:
+        try:
+            normalize_url(value)
+        except BadDatabaseURL as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+
+class LimitsSection(Section):
+    commands_per_minute: int = Field(30, ge=1)
+    invite_failures: int = Field(5, ge=1)
+    invite_lockout_minutes: int = Field(15, ge=1)
+
+
+class LoggingSection(Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["text", "json"] = "text"
+
+
+class ConsoleSection(Section):
+    enabled: bool = False
+    user: str = "console"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="POCNET_", env_nested_delimiter="__", extra="forbid")
+
+    bot: BotSection = BotSection()
+    database: DatabaseSection = DatabaseSection()
+    limits: LimitsSection = LimitsSection()
+    logging: LoggingSection = LoggingSection()
+    console: ConsoleSection = ConsoleSection()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The environment wins over the file (handed in as init values), the file over defaults.
+        return (env_settings, init_settings)
+
+    def secrets(self) -> list[str]:
+        """Values that must never appear in a log line."""
+        return []
+
+
+def _describe(error: dict[str, Any]) -> str:
+    key = ".".join(str(part) for part in error["loc"])
+    if error["type"] == "extra_forbidden":
+        return f"unknown key {key}"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return f"{key}: {message}"
+
+
+def load(path: str | os.PathLike[str] | None = None, *, required: bool = True) -> Settings:
+    """Read the file (``--config``, else $POCNET_CONFIG, else ./config.toml) and the environment."""
+    explicit = path or os.environ.get("POCNET_CONFIG")
+    file = Path(explicit or DEFAULT_CONFIG)
+    data: dict[str, Any] = {}
+    if file.exists():
+        try:
+            data = tomllib.loads(file.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{file}: not valid TOML ({exc})") from None
+    elif required or explicit:
+        raise ConfigError(f"config file not found: {file} (copy config.example.toml to start)")
+    try:
+        return Settings(**data)
+    except ValidationError as exc:
+        problems = "; ".join(_describe(dict(error)) for error in exc.errors())
+        raise ConfigError(f"{file}: {problems}") from None
+
+
+assert set(LANGUAGES) == {"en", "es", "pt", "fr"}  # keep BotSection.default_language in step

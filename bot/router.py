@@ -1,0 +1,166 @@
+"""The router: from an incoming message to a handler and back.
+
+Everything that is the same for every command happens here, once: parsing ``/command@bot args``,
+the per-member rate limit, resolving the sender to a member (strangers only reach public commands),
+the role check, choosing the language, one database transaction per message, and turning any error into
+a short translated message (unexpected ones get a reference id that is also in the log).
+State scope is enforced below this, in ``storage.access.Actor``, which every change goes through.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from rapidfuzz import process
+
+from bot.commands import REGISTRY
+from bot.config import Settings
+from bot.context import Context, Limits
+from bot.i18n import Translator, best_language, translator
+from bot.messages import DEACTIVATED, ONBOARDING
+from bot.ratelimit import SlidingWindow
+from bot.transports.base import Address, Incoming, Outgoing
+from storage import members
+from storage.access import Actor, Role
+from storage.db import Database
+from storage.errors import N_, PocnetError
+
+log = logging.getLogger("pocnet.router")
+
+Send = Callable[[Address, Outgoing], Awaitable[str]]
+
+_COMMAND = re.compile(r"^/(?P<name>[A-Za-z0-9_]{1,64})(?:@(?P<bot>[A-Za-z0-9_]+))?(?:\s+(?P<args>.*))?$", re.S)
+
+
+@dataclass(frozen=True)
+class Parsed:
+    name: str
+    args: str
+
+
+def parse(text: str, bot_username: str | None = None) -> Parsed | None:
+    """``/cmd@bot args`` → Parsed; None when the text is not a command (or is for another bot)."""
+    match = _COMMAND.match(text.strip())
+    if not match:
+        return None
+    target = match.group("bot")
+    if target and bot_username and target.lower() != bot_username.lower():
+        return None
+    return Parsed(match.group("name").lower(), (match.group("args") or "").strip())
+
+
+class Router:
+    def __init__(self, db: Database, settings: Settings, send: Send, *, bot_username: str | None = None) -> None:
+        self.db = db
+        self.settings = settings
+        self.send = send
+        self.bot_username = bot_username
+        limits = settings.limits
+        self.rate = SlidingWindow(limits.commands_per_minute, 60.0)
+        self.limits = Limits(
+            invite_failures=SlidingWindow(limits.invite_failures, limits.invite_lockout_minutes * 60.0)
+        )
+        self._warned: set[object] = set()
+
+    async def handle(self, msg: Incoming) -> None:
+        """Process one message completely; never raises."""
+        try:
+            await self._handle(msg)
+        except Exception:  # last line of defence: log, and stay alive
+            ref = secrets.token_hex(3)
+            log.exception("unhandled error outside a handler", extra={"ref": ref})
+
+    async def _handle(self, msg: Incoming) -> None:
+        address = msg.address
+        sender_key = (address.platform, address.user_id)
+        if not self.rate.allow(sender_key):
+            if sender_key not in self._warned:  # say it once, then drop quietly until the window clears
+                self._warned.add(sender_key)
+                tr = translator(best_language(msg.language_hint, self.settings.bot.default_language))
+                await self._deliver(
+                    msg, [(None, Outgoing(tr(N_("You are sending commands too fast. Please wait a minute."))))]
+                )
+            log.warning("rate limited", extra={"platform": address.platform, "user": address.user_id})
+            return
+        self._warned.discard(sender_key)
+
+        outbox: list[tuple[Address | None, Outgoing]] = []
+        tr = translator(best_language(msg.language_hint, self.settings.bot.default_language))
+        try:
+            async with self.db.transaction() as session:
+                member = await members.by_identity(session, address.platform, address.user_id)
+                if member is not None and member.active:
+                    tr = translator(
+                        best_language(member.language, msg.language_hint, self.settings.bot.default_language)
+                    )
+                actor = (
+                    Actor(Role(member.role), member.state_code, member.id, f"member:{member.id}")
+                    if member is not None and member.active
+                    else None
+                )
+                ctx = Context(
+                    msg, session, tr, self.settings, self.limits, member if actor else None, actor, outbox=outbox
+                )
+                await self._dispatch(msg, ctx, member)
+        except PocnetError as exc:
+            outbox[:] = [(None, Outgoing(self._explain(tr, exc), reply_to=msg.message_id))]
+        except Exception:
+            ref = secrets.token_hex(3).upper()
+            log.exception("handler failed", extra={"ref": ref, "platform": address.platform, "text": msg.text[:80]})
+            apology = tr(N_("Sorry, something went wrong on our side. The team has been notified (reference {ref})."))
+            outbox[:] = [(None, Outgoing(apology.format(ref=ref), reply_to=msg.message_id))]
+        await self._deliver(msg, outbox)
+
+    async def _dispatch(self, msg: Incoming, ctx: Context, member: object | None) -> None:
+        text = msg.text.strip()
+        parsed = parse(text, self.bot_username)
+        cmd = REGISTRY.get(parsed.name) if parsed else None
+        if ctx.member is None:  # a stranger, or a deactivated member: only public commands
+            if parsed is not None and cmd is not None and cmd.public:
+                ctx.args = parsed.args
+                await cmd.handler(msg, ctx)
+            else:
+                ctx.reply(ctx._(DEACTIVATED if member is not None else ONBOARDING))
+            return
+        if parsed is None:
+            if not text.startswith("/"):
+                ctx.reply(ctx._(N_("I only understand commands for now. Send /help to see them.")))
+            elif parse(text) is None:
+                ctx.reply(ctx._(N_("That is not a command I can read. Commands look like /help.")))
+            return  # otherwise: a command for another bot in the same group
+        if cmd is None or not (cmd.public or Role(ctx.me.role) in cmd.roles):
+            ctx.reply(self._unknown(ctx, parsed.name))
+            return
+        ctx.args = parsed.args
+        log.info("command", extra={"cmd": cmd.name, "member": ctx.me.id, "platform": msg.address.platform})
+        await cmd.handler(msg, ctx)
+
+    def _unknown(self, ctx: Context, name: str) -> str:
+        role = Role(ctx.me.role)
+        mine = sorted({c.name for c in REGISTRY.values() if role in c.roles})
+        if name in REGISTRY:
+            return ctx._(N_("/{name} is not available to your role. Send /help to see your commands.")).format(
+                name=name
+            )
+        best = process.extractOne(name, mine, score_cutoff=60)
+        if best:
+            return ctx._(N_("Unknown command /{name}. Did you mean /{suggestion}? Send /help for the list.")).format(
+                name=name, suggestion=best[0]
+            )
+        return ctx._(N_("Unknown command /{name}. Send /help for the list.")).format(name=name)
+
+    @staticmethod
+    def _explain(tr: Translator, exc: PocnetError) -> str:
+        text = tr(exc.message)
+        return text.format(**exc.params) if exc.params else text
+
+    async def _deliver(self, msg: Incoming, outbox: list[tuple[Address | None, Outgoing]]) -> None:
+        for to, outgoing in outbox:
+            try:
+                await self.send(to or msg.address, outgoing)
+            except Exception:
+                log.exception("send failed", extra={"platform": (to or msg.address).platform})

@@ -1,0 +1,1 @@
+"""Platform adapters. Each turns platform events into ``Incoming`` values and sends ``Outgoing`` ones."""

@@ -1,0 +1,123 @@
+"""Console transport: the terminal is one chat. Used by ``pocnet demo`` and for operators' checks.
+
+Interactive (a terminal): prompts with ``> ``. Scripted (stdin is a pipe or file): reads one command per
+line, handles each completely before the next, prints every reply, and finishes at end of input.
+``/as XX`` switches who you are (the sample contact of state XX, or ``secretariat``); buttons are shown
+as numbered choices and answered by typing the number.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import sys
+import threading
+from collections.abc import Awaitable, Callable
+from typing import TextIO
+
+from bot.i18n import translator
+from bot.transports.base import Address, Deliver, Incoming, Outgoing
+
+PLATFORM = "console"
+
+
+class StdinLines:
+    """Lines of stdin read by a daemon thread, so a pending read never holds up shutdown."""
+
+    def __init__(self) -> None:
+        self._queue: asyncio.Queue[str] | None = None
+
+    async def __call__(self) -> str:
+        if self._queue is None:
+            loop = asyncio.get_running_loop()
+            queue: asyncio.Queue[str] = asyncio.Queue()
+            self._queue = queue
+
+            def pump() -> None:
+                for line in iter(sys.stdin.readline, ""):
+                    loop.call_soon_threadsafe(queue.put_nowait, line)
+                loop.call_soon_threadsafe(queue.put_nowait, "")
+
+            threading.Thread(target=pump, name="console-stdin", daemon=True).start()
+        return await self._queue.get()
+
+
+class ConsoleTransport:
+    platform = PLATFORM
+
+    def __init__(
+        self,
+        user: str,
+        *,
+        read_line: Callable[[], Awaitable[str]] | None = None,
+        out: TextIO | None = None,
+        interactive: bool | None = None,
+        language: str = "en",
+    ) -> None:
+        self.user = user
+        self._read_line = read_line or StdinLines()
+        self._out = out or sys.stdout
+        self._interactive = sys.stdin.isatty() if interactive is None else interactive
+        self._language = language
+        self._ids = itertools.count(1)
+        self._choices: list[str] = []
+        self._task: asyncio.Task[None] | None = None
+        self.finished = asyncio.Event()
+
+    @property
+    def address(self) -> Address:
+        return Address(PLATFORM, chat_id=f"console:{self.user}", user_id=self.user)
+
+    async def start(self, deliver: Deliver) -> None:
+        self._task = asyncio.create_task(self._loop(deliver), name="console-input")
+
+    async def _loop(self, deliver: Deliver) -> None:
+        try:
+            while True:
+                if self._interactive:
+                    self._write("> ", newline=False)
+                line = await self._read_line()
+                if not line:  # end of input
+                    break
+                text = line.strip()
+                if not text:
+                    continue
+                if text.lower().startswith("/as ") or text.lower() == "/as":
+                    self._switch(text[3:].strip())
+                    continue
+                if text.isdigit() and 0 < int(text) <= len(self._choices):
+                    text = self._choices[int(text) - 1]
+                self._choices = []
+                await deliver(Incoming(self.address, text, message_id=str(next(self._ids))))
+        finally:
+            self.finished.set()
+
+    def _switch(self, who: str) -> None:
+        _ = translator(self._language)
+        if not who:
+            self._write(_("Usage: /as <state code> or /as secretariat"))
+            return
+        self.user = "secretariat" if who.lower() == "secretariat" else who.upper()
+        self._write(_("— you are now {who} —").format(who=self.user))
+
+    async def send(self, to: Address, message: Outgoing, *, idempotency_key: str) -> str:
+        lines = [message.text]
+        if message.buttons:
+            self._choices = [data for _label, data in message.buttons]
+            lines += [f"  {n}) {label}" for n, (label, _data) in enumerate(message.buttons, 1)]
+        if to.user_id != self.user:
+            lines.insert(0, f"[→ {to.user_id}]")
+        self._write("\n".join(lines))
+        return f"console-{next(self._ids)}"
+
+    def _write(self, text: str, *, newline: bool = True) -> None:
+        self._out.write(text + ("\n" if newline else ""))
+        self._out.flush()
+
+    async def stop(self) -> None:
+        if self._task and not self._task.done():
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass

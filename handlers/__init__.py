@@ -1,0 +1,13 @@
+"""Platform-neutral command handlers, one module per capability. Importing a module registers its
+commands (see bot/commands.py); the order here is the order of /help."""
+
+from __future__ import annotations
+
+import importlib
+
+MODULES = ("onboarding", "help", "account", "admin")
+
+
+def load() -> None:
+    for name in MODULES:
+        importlib.import_module(f"handlers.{name}")

@@ -1,0 +1,83 @@
+"""Managing people: /invite (Secretariat any role; contacts their own officials), /deactivate, /reactivate.
+Who may do what is decided in storage.access, not here."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from bot.commands import command
+from bot.context import Context
+from bot.transports.base import Incoming
+from handlers.common import role_label, when
+from storage import invites, members, states
+from storage.access import Role
+from storage.errors import N_, InvalidInput
+from storage.models import Member
+
+MANAGERS = frozenset({Role.SECRETARIAT, Role.CONTACT})
+_DURATION = re.compile(r"^(\d{1,3})([dh])$")
+
+
+def parse_duration(text: str) -> timedelta | None:
+    """``7d`` or ``12h``; None if it is not a duration."""
+    match = _DURATION.match(text.lower())
+    if not match:
+        return None
+    amount, unit = int(match.group(1)), match.group(2)
+    return timedelta(days=amount) if unit == "d" else timedelta(hours=amount)
+
+
+@command(
+    "invite",
+    help=N_("Create a one-time invitation code"),
+    usage=N_("<secretariat|contact|official> [state] [7d]"),
+    roles=MANAGERS,
+)
+async def invite(msg: Incoming, ctx: Context) -> None:
+    words = ctx.argv
+    usage = N_("Usage: /invite <secretariat|contact|official> [state code] [duration such as 7d]")
+    if not words:
+        raise InvalidInput(usage)
+    try:
+        role = Role(words[0].lower())
+    except ValueError:
+        raise InvalidInput(usage) from None
+    state_code = ctx.me.state_code
+    ttl = invites.DEFAULT_TTL
+    for word in words[1:]:
+        if (duration := parse_duration(word)) is not None:
+            ttl = duration
+        elif len(word) == 2 and word.isalpha():
+            state_code = (await states.get(ctx.session, word)).code
+        else:
+            raise InvalidInput(usage)
+    new = await invites.create(ctx.session, ctx.as_actor, role=role, state_code=state_code, ttl=ttl)
+    where = new.invite.state_code or ctx._("OAS General Secretariat")
+    ctx.reply(
+        ctx._(
+            "Invitation code for a {role} ({where}): {code}\n"
+            "Valid until {until}, once. The person sends /start {code} to pocnet on Telegram or Matrix."
+        ).format(role=role_label(ctx, role), where=where, code=new.code, until=when(ctx, new.invite.expires_at))
+    )
+
+
+async def _member_from_args(ctx: Context, usage: str) -> Member:
+    arg = ctx.args.strip().lstrip("#")
+    if not arg.isdigit():
+        raise InvalidInput(usage)
+    return await members.get(ctx.session, int(arg))
+
+
+@command("deactivate", help=N_("Remove a member's access"), usage=N_("<member id>"), roles=MANAGERS)
+async def deactivate(msg: Incoming, ctx: Context) -> None:
+    member = await _member_from_args(ctx, N_("Usage: /deactivate <member id>"))
+    await members.set_active(ctx.session, ctx.as_actor, member, False)
+    ctx.reply(ctx._("{name} (#{id}) is deactivated.").format(name=member.display_name, id=member.id))
+
+
+@command("reactivate", help=N_("Restore a member's access"), usage=N_("<member id>"), roles=MANAGERS)
+async def reactivate(msg: Incoming, ctx: Context) -> None:
+    member = await _member_from_args(ctx, N_("Usage: /reactivate <member id>"))
+    await members.set_active(ctx.session, ctx.as_actor, member, True)
+    ctx.reply(ctx._("{name} (#{id}) is active again.").format(name=member.display_name, id=member.id))

@@ -1,0 +1,67 @@
+"""Small formatting helpers shared by handlers: labels, dates in the reader's time zone, member cards."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_time
+
+from bot.context import Context
+from bot.i18n import language_name
+from storage.access import Role
+from storage.errors import N_
+from storage.models import Member
+
+ROLE_LABELS = {
+    Role.SECRETARIAT: N_("OAS Secretariat"),
+    Role.CONTACT: N_("national point of contact"),
+    Role.OFFICIAL: N_("delegated official"),
+}
+
+
+def role_label(ctx: Context, role: str) -> str:
+    return ctx._(ROLE_LABELS[Role(role)])
+
+
+def reader_zone(ctx: Context) -> ZoneInfo:
+    member = ctx.member
+    if member is not None:
+        if member.timezone:
+            return ZoneInfo(member.timezone)
+        if member.state is not None:
+            return ZoneInfo(member.state.default_timezone)
+    return ZoneInfo("UTC")
+
+
+def when(ctx: Context, moment: datetime) -> str:
+    """A moment in the reader's time zone and language, e.g. "27 nov 2026, 14:05 (America/Mexico_City)"."""
+    zone = reader_zone(ctx)
+    local = moment.astimezone(zone)
+    text = f"{format_date(local, 'medium', locale=ctx.language)} {format_time(local, 'HH:mm', locale=ctx.language)}"
+    return f"{text} ({zone.key})"
+
+
+def state_label(ctx: Context, member: Member) -> str:
+    if member.state is None:
+        return ctx._(N_("OAS General Secretariat"))
+    return f"{member.state.name(ctx.language)} ({member.state.code})"
+
+
+def member_card(ctx: Context, member: Member) -> str:
+    _ = ctx._
+    lines = [
+        f"{member.display_name} (#{member.id})",
+        _("Role: {role}").format(role=role_label(ctx, member.role)),
+        _("State: {state}").format(state=state_label(ctx, member)),
+    ]
+    if member.institution:
+        lines.append(_("Institution: {institution}").format(institution=member.institution))
+    lang = member.language or ctx.language
+    lines.append(_("Language: {language}").format(language=language_name(lang, ctx.language)))
+    platforms = sorted({i.platform for i in member.identities})
+    lines.append(_("Linked accounts: {platforms}").format(platforms=", ".join(platforms) or "—"))
+    if not member.active:
+        lines.append(_("Status: deactivated"))
+    lines.append(_("Member since: {date}").format(date=when(ctx, member.created_at)))
+    return "\n".join(lines)

@@ -1,0 +1,18 @@
+"""/help: the commands your role may use, one line each, in your language."""
+
+from __future__ import annotations
+
+from bot.commands import command, commands_for
+from bot.context import Context
+from bot.transports.base import Incoming
+from storage.access import Role
+from storage.errors import N_
+
+
+@command("help", help=N_("List the commands you can use"), aliases=("ayuda", "ajuda", "aide"))
+async def help_(msg: Incoming, ctx: Context) -> None:
+    lines = [ctx._("Commands you can use:")]
+    for cmd in commands_for(Role(ctx.me.role)):
+        usage = f" {ctx._(cmd.usage)}" if cmd.usage else ""
+        lines.append(f"/{cmd.name}{usage} — {ctx._(cmd.help)}")
+    ctx.reply("\n".join(lines))

@@ -1,0 +1,64 @@
+"""Who may change what: the one place where roles and state scope are enforced.
+
+The router turns the sender into an :class:`Actor`; every repository function that changes data takes
+that actor and asks it before writing. Handlers never check roles or states themselves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from storage.errors import AccessDenied
+
+
+class Role(StrEnum):
+    SECRETARIAT = "secretariat"  # OAS General Secretariat: administers the network, all states
+    CONTACT = "contact"  # national point of contact: own state
+    OFFICIAL = "official"  # delegated by a contact: own state, may submit figures
+
+
+ALL_ROLES: frozenset[Role] = frozenset(Role)
+
+# Which roles each role may invite (create) — always within its own state unless Secretariat.
+_MAY_GRANT: dict[Role, frozenset[Role]] = {
+    Role.SECRETARIAT: ALL_ROLES,
+    Role.CONTACT: frozenset({Role.OFFICIAL}),
+    Role.OFFICIAL: frozenset(),
+}
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The person (or operator console) on whose behalf a change is made."""
+
+    role: Role
+    state_code: str | None
+    member_id: int | None = None
+    label: str = ""
+
+    @property
+    def is_secretariat(self) -> bool:
+        return self.role is Role.SECRETARIAT
+
+    def ensure_state(self, state_code: str | None) -> None:
+        """Refuse changes outside the actor's own state (the Secretariat acts on every state)."""
+        if self.is_secretariat:
+            return
+        if state_code is None or state_code != self.state_code:
+            raise AccessDenied()
+
+    def ensure_can_grant(self, role: Role, state_code: str | None) -> None:
+        if role not in _MAY_GRANT[self.role]:
+            raise AccessDenied()
+        if role is not Role.SECRETARIAT:
+            self.ensure_state(state_code)
+
+    def ensure_can_manage(self, target_role: Role, target_state: str | None) -> None:
+        """Deactivate/reactivate/edit another member: Secretariat anyone; contacts their own officials."""
+        self.ensure_can_grant(target_role, target_state)
+
+    @classmethod
+    def system(cls, label: str) -> Actor:
+        """The operator at the command line: acts with Secretariat rights, recorded under ``label``."""
+        return cls(role=Role.SECRETARIAT, state_code=None, member_id=None, label=label)

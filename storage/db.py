@@ -1,0 +1,127 @@
+"""Engine, sessions and migrations.
+
+SQLite (WAL mode) is the embedded default; PostgreSQL is the production backend. Alembic owns the schema:
+``upgrade()`` brings a database to the newest revision and refreshes the reference data, ``pending()``
+tells whether a database still needs that (``pocnet run`` refuses to start if so).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+_ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
+
+
+class BadDatabaseURL(ValueError):
+    pass
+
+
+def normalize_url(raw: str) -> URL:
+    """Accept ``sqlite:///file`` / ``postgresql://…`` and their async forms; refuse anything else."""
+    try:
+        url = make_url(raw)
+    except ArgumentError as exc:
+        raise BadDatabaseURL(f"not a database URL: {raw!r}") from exc
+    backend = url.get_backend_name()
+    if backend not in _ASYNC_DRIVERS:
+        raise BadDatabaseURL(f"unsupported database {backend!r} (use sqlite or postgresql)")
+    wanted = _ASYNC_DRIVERS[backend]
+    if url.drivername not in (backend, wanted):
+        raise BadDatabaseURL(f"unsupported driver {url.drivername!r} (use {wanted})")
+    if backend == "sqlite" and not url.database:
+        raise BadDatabaseURL("a SQLite URL needs a file path, e.g. sqlite:///pocnet.sqlite")
+    return url.set(drivername=wanted)
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def create_engine(url: str | URL, *, schema: str | None = None, echo: bool = False) -> AsyncEngine:
+    """An async engine. ``schema`` (PostgreSQL only) puts everything in that schema via search_path."""
+    url = normalize_url(str(url) if isinstance(url, str) else url.render_as_string(hide_password=False))
+    kwargs: dict[str, Any] = {"echo": echo}
+    if url.get_backend_name() == "postgresql":
+        kwargs["pool_pre_ping"] = True
+        if schema:
+            kwargs["connect_args"] = {"server_settings": {"search_path": schema}}
+    engine = create_async_engine(url, **kwargs)
+    if url.get_backend_name() == "sqlite":
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+class Database:
+    """The engine plus a session factory; one unit of work per handled message."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.sessions = async_sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    def from_url(cls, url: str, *, schema: str | None = None, echo: bool = False) -> Database:
+        return cls(create_engine(url, schema=schema, echo=echo))
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        async with self.sessions() as session, session.begin():
+            yield session
+
+    async def upgrade(self) -> None:
+        """Migrate to the newest revision, then refresh the reference data (states)."""
+        async with self.engine.begin() as conn:
+            await conn.run_sync(_upgrade)
+        from storage.reference import sync_states
+
+        async with self.transaction() as session:
+            await sync_states(session)
+
+    async def current_revision(self) -> str | None:
+        async with self.engine.connect() as conn:
+            return await conn.run_sync(_current)
+
+    async def pending(self) -> bool:
+        """True when the database is missing migrations (or was never migrated)."""
+        return await self.current_revision() != head_revision()
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def alembic_config(connection: Connection | None = None) -> AlembicConfig:
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    if connection is not None:
+        cfg.attributes["connection"] = connection
+    return cfg
+
+
+def head_revision() -> str | None:
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def _upgrade(connection: Connection) -> None:
+    command.upgrade(alembic_config(connection), "head")
+
+
+def _current(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()

@@ -1,0 +1,90 @@
+"""Members and their platform identities. Every change goes through here and is audited."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage import audit
+from storage.access import Actor, Role
+from storage.errors import N_, InvalidInput, NotFound
+from storage.models import Identity, Member
+
+
+async def by_identity(session: AsyncSession, platform: str, user_id: str) -> Member | None:
+    """The member behind a platform account (active or not), or None for a stranger."""
+    return await session.scalar(
+        select(Member).join(Identity).where(Identity.platform == platform, Identity.user_id == user_id)
+    )
+
+
+async def get(session: AsyncSession, member_id: int) -> Member:
+    member = await session.get(Member, member_id)
+    if member is None:
+        raise NotFound(N_("No member with id {id}."), id=member_id)
+    return member
+
+
+async def create(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    display_name: str,
+    role: Role,
+    state_code: str | None,
+    **fields: Any,
+) -> Member:
+    actor.ensure_can_grant(role, state_code)
+    if role is not Role.SECRETARIAT and state_code is None:
+        raise InvalidInput(N_("Members other than the Secretariat need a state."))
+    member = Member(
+        display_name=display_name.strip(),
+        role=role.value,
+        state_code=None if role is Role.SECRETARIAT else state_code,
+        **fields,
+    )
+    session.add(member)
+    await session.flush()
+    audit.record(session, actor, "member.create", member, after=audit.snapshot(member))
+    return member
+
+
+async def update(session: AsyncSession, actor: Actor, member: Member, **changes: Any) -> Member:
+    """Change fields of a member. Members may edit themselves; others need management rights."""
+    if actor.member_id != member.id:
+        actor.ensure_can_manage(Role(member.role), member.state_code)
+    before = audit.snapshot(member)
+    for key, value in changes.items():
+        setattr(member, key, value)
+    await session.flush()
+    after = audit.snapshot(member)
+    if after != before:
+        audit.record(session, actor, "member.update", member, before=before, after=after)
+    return member
+
+
+async def set_active(session: AsyncSession, actor: Actor, member: Member, active: bool) -> Member:
+    if actor.member_id == member.id:
+        raise InvalidInput(N_("You cannot change your own activation."))
+    actor.ensure_can_manage(Role(member.role), member.state_code)
+    return await update(session, actor, member, active=active)
+
+
+async def link_identity(
+    session: AsyncSession, actor: Actor, member: Member, *, platform: str, user_id: str, chat_id: str
+) -> Identity:
+    identity = Identity(platform=platform, user_id=user_id, chat_id=chat_id, member_id=member.id)
+    session.add(identity)
+    await session.flush()
+    audit.record(session, actor, "identity.link", identity, after=audit.snapshot(identity))
+    await session.refresh(member, ["identities"])
+    return identity
+
+
+async def all_members(session: AsyncSession, *, state_code: str | None = None) -> list[Member]:
+    query = select(Member).order_by(Member.state_code, Member.id)
+    if state_code is not None:
+        query = query.where(Member.state_code == state_code)
+    return list(await session.scalars(query))

@@ -1,0 +1,115 @@
+"""Tables. Alembic (storage/migrations) owns the schema; these classes describe it for the ORM."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, MetaData, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from storage.types import UTCDateTime, utcnow
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class State(Base):
+    """An OAS member state (or observer), keyed by ISO 3166-1 alpha-2 code."""
+
+    __tablename__ = "state"
+
+    code: Mapped[str] = mapped_column(String(2), primary_key=True)
+    name_en: Mapped[str] = mapped_column(String(100))
+    name_es: Mapped[str] = mapped_column(String(100))
+    name_pt: Mapped[str] = mapped_column(String(100))
+    name_fr: Mapped[str] = mapped_column(String(100))
+    aliases: Mapped[list[str]] = mapped_column(JSON, default=list)
+    timezones: Mapped[list[str]] = mapped_column(JSON, default=list)
+    default_timezone: Mapped[str] = mapped_column(String(64))
+    is_member: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    def name(self, language: str) -> str:
+        return str(getattr(self, f"name_{language}", None) or self.name_en)
+
+
+class Member(Base):
+    """A person in the network. ``role`` is their access role; ``state_code`` is None for the Secretariat."""
+
+    __tablename__ = "member"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    state_code: Mapped[str | None] = mapped_column(ForeignKey("state.code"), index=True)
+    institution: Mapped[str | None] = mapped_column(String(300))
+    language: Mapped[str | None] = mapped_column(String(8))
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    last_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    verified_by: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
+
+    state: Mapped[State | None] = relationship(lazy="joined")
+    identities: Mapped[list[Identity]] = relationship(back_populates="member", lazy="selectin", order_by="Identity.id")
+
+
+class Identity(Base):
+    """A platform account bound to a member. A member may have one per platform, or several."""
+
+    __tablename__ = "identity"
+    __table_args__ = (UniqueConstraint("platform", "user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    user_id: Mapped[str] = mapped_column(String(255))
+    chat_id: Mapped[str] = mapped_column(String(255))
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    member: Mapped[Member] = relationship(back_populates="identities")
+
+
+class Invite(Base):
+    """A one-time onboarding code. Only its SHA-256 is stored, never the code itself."""
+
+    __tablename__ = "invite"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    state_code: Mapped[str | None] = mapped_column(ForeignKey("state.code"))
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))  # set: links another platform
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    used_by: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
+
+
+class AuditEvent(Base):
+    """Who did what, when, with the record before and after. Append-only."""
+
+    __tablename__ = "audit_event"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(100))
+    actor_member_id: Mapped[int | None] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    subject_type: Mapped[str] = mapped_column(String(32))
+    subject_id: Mapped[str] = mapped_column(String(64))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    note: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,118 @@
+"""Shared fixtures: real databases (SQLite files and PostgreSQL schemas), a running bot on a fake chat."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from bot.app import App
+from bot.config import Settings
+from storage import sample
+from storage.db import Database
+from tests.fakes.chat import ChatPlatform
+
+PG_URL = os.environ.get("POCNET_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated once per test session; tests get copies (migrating each time is slow)."""
+    import asyncio
+
+    path = tmp_path_factory.mktemp("template") / "template.sqlite"
+
+    async def build() -> None:
+        db = Database.from_url(f"sqlite+aiosqlite:///{path}")
+        await db.upgrade()
+        await db.dispose()
+
+    asyncio.run(build())
+    return path
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path, migrated_template: Path) -> str:
+    target = tmp_path / "pocnet.sqlite"
+    shutil.copy(migrated_template, target)
+    return f"sqlite+aiosqlite:///{target}"
+
+
+async def _pg_schema() -> str:
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    engine = create_async_engine(PG_URL)
+    async with engine.begin() as conn:
+        await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    await engine.dispose()
+    return schema
+
+
+async def _drop_pg_schema(schema: str) -> None:
+    engine = create_async_engine(PG_URL)
+    async with engine.begin() as conn:
+        await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    await engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+async def empty_db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+    """A database with no schema at all, on each backend."""
+    if request.param == "sqlite":
+        db = Database.from_url(f"sqlite+aiosqlite:///{tmp_path / 'empty.sqlite'}")
+        yield db
+        await db.dispose()
+    else:
+        schema = await _pg_schema()
+        db = Database.from_url(PG_URL, schema=schema)
+        yield db
+        await db.dispose()
+        await _drop_pg_schema(schema)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+async def db(request: pytest.FixtureRequest, sqlite_url: str) -> AsyncIterator[Database]:
+    """A migrated database with the reference data, on each backend."""
+    if request.param == "sqlite":
+        database = Database.from_url(sqlite_url)
+        yield database
+        await database.dispose()
+    else:
+        schema = await _pg_schema()
+        database = Database.from_url(PG_URL, schema=schema)
+        await database.upgrade()
+        yield database
+        await database.dispose()
+        await _drop_pg_schema(schema)
+
+
+@pytest.fixture
+async def sqlite_db(sqlite_url: str) -> AsyncIterator[Database]:
+    """A migrated SQLite database, for tests about behaviour rather than storage."""
+    database = Database.from_url(sqlite_url)
+    yield database
+    await database.dispose()
+
+
+def make_settings(url: str, **overrides: object) -> Settings:
+    return Settings(database={"url": url}, **overrides)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+async def chat(sqlite_db: Database) -> AsyncIterator[ChatPlatform]:
+    """A running bot with the sample directory, on a fake chat platform where the sample people are
+    known as their state code (``MX``) or ``secretariat``."""
+    async with sqlite_db.transaction() as session:
+        await sample.seed(session, platform="console")
+    platform = ChatPlatform("console")
+    app = App(make_settings(str(sqlite_db.engine.url)), sqlite_db, [platform])
+    await app.start()
+    platform.app = app  # type: ignore[attr-defined]
+    yield platform
+    for transport in app.transports.values():
+        await transport.stop()

@@ -1,0 +1,75 @@
+"""Joining pocnet, as a person would: strangers see nothing, an invitation code lets them in once."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from storage import invites
+from storage.access import Actor, Role
+from storage.types import utcnow
+from tests.fakes.chat import ChatPlatform
+
+
+async def _code(chat: ChatPlatform, role: Role = Role.CONTACT, state: str | None = "MX", **kw: object) -> str:
+    async with chat.app.db.transaction() as session:  # type: ignore[attr-defined]
+        new = await invites.create(session, Actor.system("cli:test"), role=role, state_code=state, **kw)  # type: ignore[arg-type]
+    return new.code
+
+
+async def test_strangers_get_only_the_onboarding_message(chat: ChatPlatform) -> None:
+    for text in ["/help", "/whoami", "/invite contact MX", "/deactivate 1", "hello", "/", "/start"]:
+        answer = await chat.say(text, user="stranger")
+        assert "invitation" in answer, text
+        assert "Mexico" not in answer and "#" not in answer
+
+
+async def test_invite_flow_create_redeem_reuse_and_expiry(chat: ChatPlatform) -> None:
+    code = await _code(chat, display_name="Elena Ruiz")
+
+    welcome = await chat.say(f"/start {code}", user="newcomer")
+    assert "Welcome to pocnet, Elena Ruiz" in welcome and "national point of contact" in welcome
+    card = await chat.say("/whoami", user="newcomer")
+    assert "Elena Ruiz" in card and "Mexico (MX)" in card
+
+    reuse = await chat.say(f"/start {code}", user="someone-else")
+    assert "already been used" in reuse
+    assert "invitation" in await chat.say("/whoami", user="someone-else")  # still a stranger
+
+    expired = await _code(chat, ttl=timedelta(hours=1), now=utcnow() - timedelta(hours=3))
+    assert "expired" in await chat.say(f"/start {expired}", user="late")
+    assert "invitation" in await chat.say("/whoami", user="late")
+
+
+async def test_repeated_wrong_codes_are_throttled(chat: ChatPlatform) -> None:
+    for _ in range(5):
+        assert "not valid" in await chat.say("/start AAAA-AAAA", user="guesser")
+    good = await _code(chat)
+    locked = await chat.say(f"/start {good}", user="guesser")
+    assert "Too many wrong codes" in locked
+    # the good code was not consumed by the locked-out attempt; another person can still use it
+    assert "Welcome to pocnet" in await chat.say(f"/start {good}", user="honest")
+
+
+async def test_onboarding_uses_the_platform_language_and_sender_name(chat: ChatPlatform) -> None:
+    code = await _code(chat, state="BR")
+    welcome = await chat.say(f"/start {code}", user="tg-77", language="pt-BR", name="Beatriz Souza")
+    assert "Bem-vindo" in welcome and "Beatriz Souza" in welcome
+    assert "Idioma: Português" in await chat.say("/whoami", user="tg-77")
+
+
+async def test_link_adds_a_second_platform_to_the_same_member(chat: ChatPlatform) -> None:
+    answer = await chat.say("/link", user="MX")
+    code = next(word for word in answer.split() if "-" in word and len(word) == 9)
+    other = ChatPlatform("matrix")
+    chat.app.transports["matrix"] = other  # type: ignore[attr-defined]
+    await other.start(chat.app.router.handle)  # type: ignore[attr-defined]
+    await other.say(f"/start {code}", user="@mx:localhost")
+    card = await other.say("/whoami", user="@mx:localhost")
+    assert "Mexico (MX)" in card and "console, matrix" in card
+
+
+async def test_existing_member_start_says_welcome_back(chat: ChatPlatform) -> None:
+    code = await _code(chat)
+    answer = await chat.say(f"/start {code}", user="MX")
+    assert "Welcome back" in answer
+    assert "Welcome to pocnet" in await chat.say(f"/start {code}", user="fresh")  # code left unused

@@ -1,0 +1,1 @@
+"""Stand-ins for the outside world (chat platforms), never for pocnet's own parts."""

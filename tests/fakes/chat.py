@@ -1,0 +1,56 @@
+"""A chat platform in a test: people push messages, the test reads what the bot answered.
+
+Modelled on Errbot's test backend and maubot's testing kit: tests read like a conversation::
+
+    await chat.say("/whoami", user="MX")
+    assert "Mexico" in chat.last("MX")
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+from bot.transports.base import Address, Deliver, Incoming, Outgoing
+
+
+@dataclass
+class Sent:
+    to: Address
+    message: Outgoing
+    idempotency_key: str
+
+
+class ChatPlatform:
+    """Implements the Transport interface for one fake platform."""
+
+    def __init__(self, platform: str = "console") -> None:
+        self.platform = platform
+        self.sent: list[Sent] = []
+        self._deliver: Deliver | None = None
+        self._ids = itertools.count(1)
+
+    async def start(self, deliver: Deliver) -> None:
+        self._deliver = deliver
+
+    async def send(self, to: Address, message: Outgoing, *, idempotency_key: str) -> str:
+        self.sent.append(Sent(to, message, idempotency_key))
+        return f"{self.platform}-out-{len(self.sent)}"
+
+    async def stop(self) -> None:
+        self._deliver = None
+
+    def address(self, user: str) -> Address:
+        return Address(self.platform, chat_id=f"chat-{user}", user_id=user)
+
+    async def say(self, text: str, *, user: str, language: str | None = None, name: str | None = None) -> str:
+        """Send ``text`` as ``user``; return everything the bot answered to that user, joined."""
+        assert self._deliver is not None, "platform not started"
+        before = len(self.sent)
+        await self._deliver(
+            Incoming(self.address(user), text, str(next(self._ids)), language_hint=language, sender_name=name)
+        )
+        return "\n".join(s.message.text for s in self.sent[before:] if s.to.user_id == user)
+
+    def last(self, user: str) -> str:
+        return next(s.message.text for s in reversed(self.sent) if s.to.user_id == user)
