@@ -4,6 +4,7 @@
     pocnet demo [--as MX]            the whole bot on this terminal, SQLite, sample directory
     pocnet db upgrade | current      migrate the database / show its revision
     pocnet invite create --role contact --state MX [--expires 7d] [--name "Ana Pérez"]
+    pocnet directory import FILE.csv | export [--format csv|vcf] | add | set | verify | deactivate
 
 Problems with configuration or the database end with exit code 2 and one line on stderr.
 """
@@ -21,7 +22,7 @@ from pathlib import Path
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from bot import logs
+from bot import cli_directory, logs
 from bot.config import ConfigError, Settings, load
 from storage.db import Database, head_revision
 
@@ -55,6 +56,8 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--state", help="ISO code of the state (not for secretariat)")
     create.add_argument("--expires", default="7d", help="validity such as 7d or 12h (default 7d)")
     create.add_argument("--name", help="the person's name as it will appear in the directory")
+
+    cli_directory.add_parser(sub)
     return parser
 
 
@@ -175,9 +178,24 @@ async def cmd_demo(args: argparse.Namespace) -> int:
         return await _with_db(settings, work)
 
 
+async def cmd_directory(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+
+    async def work(db: Database) -> int:
+        await _require_migrated(db)
+        try:
+            return await cli_directory.run(args, db)
+        except cli_directory.CliError as exc:
+            raise Fatal(str(exc)) from None
+
+    return await _with_db(settings, work)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    handler = {"run": cmd_run, "demo": cmd_demo, "db": cmd_db, "invite": cmd_invite}[args.command]
+    handler = {"run": cmd_run, "demo": cmd_demo, "db": cmd_db, "invite": cmd_invite, "directory": cmd_directory}[
+        args.command
+    ]
     try:
         return asyncio.run(handler(args))
     except Fatal as exc:

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import Translator, best_language, translator
 from bot.ratelimit import SlidingWindow
-from bot.transports.base import Address, Incoming, Outgoing
+from bot.transports.base import Address, Attachment, Incoming, Outgoing
 from storage.access import Actor, Role
 from storage.models import Member
 
@@ -57,8 +57,12 @@ class Context:
         except ValueError:
             return self.args.split()
 
-    def reply(self, text: str, *, buttons: tuple[tuple[str, str], ...] = ()) -> None:
-        self.outbox.append((None, Outgoing(text, buttons=buttons, reply_to=self.incoming.message_id)))
+    def reply(
+        self, text: str, *, buttons: tuple[tuple[str, str], ...] = (), attachment: Attachment | None = None
+    ) -> None:
+        self.outbox.append(
+            (None, Outgoing(text, buttons=buttons, reply_to=self.incoming.message_id, attachment=attachment))
+        )
 
     def send(self, to: Address, text: str) -> None:
         self.outbox.append((to, Outgoing(text)))

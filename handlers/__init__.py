@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import importlib
 
-MODULES = ("onboarding", "help", "account", "admin")
+MODULES = ("onboarding", "help", "directory", "entries", "account", "admin")
 
 
 def load() -> None:

@@ -10,7 +10,27 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage import audit
 from storage.access import Actor, Role
 from storage.errors import N_, InvalidInput, NotFound
-from storage.models import Identity, Member
+from storage.models import Identity, Member, MemberCompetence
+from storage.text import fold
+
+
+def snapshot(member: Member) -> dict[str, Any]:
+    """The audited view of a member: its columns plus its competences, without derived data."""
+    values = audit.snapshot(member)
+    values.pop("search_key", None)
+    values["competences"] = member.competences
+    return values
+
+
+def derive(member: Member) -> None:
+    member.search_key = fold(f"{member.display_name} {member.institution or ''}")
+
+
+def set_competences(member: Member, codes: list[str]) -> None:
+    wanted = set(codes)
+    member.competence_rows = [row for row in member.competence_rows if row.competence in wanted]
+    have = {row.competence for row in member.competence_rows}
+    member.competence_rows.extend(MemberCompetence(competence=code) for code in sorted(wanted - have))
 
 
 async def by_identity(session: AsyncSession, platform: str, user_id: str) -> Member | None:
@@ -39,15 +59,21 @@ async def create(
     actor.ensure_can_grant(role, state_code)
     if role is not Role.SECRETARIAT and state_code is None:
         raise InvalidInput(N_("Members other than the Secretariat need a state."))
+    competences = fields.pop("competences", [])
     member = Member(
         display_name=display_name.strip(),
         role=role.value,
         state_code=None if role is Role.SECRETARIAT else state_code,
+        competence_rows=[],
+        identities=[],
         **fields,
     )
+    set_competences(member, competences)
+    derive(member)
     session.add(member)
     await session.flush()
-    audit.record(session, actor, "member.create", member, after=audit.snapshot(member))
+    await session.refresh(member, ["state"])
+    audit.record(session, actor, "member.create", member, after=snapshot(member))
     return member
 
 
@@ -55,11 +81,17 @@ async def update(session: AsyncSession, actor: Actor, member: Member, **changes:
     """Change fields of a member. Members may edit themselves; others need management rights."""
     if actor.member_id != member.id:
         actor.ensure_can_manage(Role(member.role), member.state_code)
-    before = audit.snapshot(member)
+    before = snapshot(member)
     for key, value in changes.items():
-        setattr(member, key, value)
+        if key == "competences":
+            set_competences(member, value)
+        else:
+            setattr(member, key, value)
+    derive(member)
     await session.flush()
-    after = audit.snapshot(member)
+    if "state_code" in changes:
+        await session.refresh(member, ["state"])
+    after = snapshot(member)
     if after != before:
         audit.record(session, actor, "member.update", member, before=before, after=after)
     return member

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, MetaData, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from storage.types import UTCDateTime, utcnow
@@ -46,6 +46,7 @@ class Member(Base):
     """A person in the network. ``role`` is their access role; ``state_code`` is None for the Secretariat."""
 
     __tablename__ = "member"
+    __table_args__ = (Index("ix_member_state_active", "state_code", "active"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     display_name: Mapped[str] = mapped_column(String(200))
@@ -59,9 +60,33 @@ class Member(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     last_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     verified_by: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
+    # Directory entry (see storage/directory.py and storage/taxonomy.py).
+    function: Mapped[str] = mapped_column(String(24), default="other", server_default="other")
+    languages: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    office_hours: Mapped[str | None] = mapped_column(String(64))  # canonical, e.g. "mon-fri 09:00-17:00"
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    search_key: Mapped[str] = mapped_column(Text, default="", server_default="")  # folded name + institution
 
     state: Mapped[State | None] = relationship(lazy="joined")
     identities: Mapped[list[Identity]] = relationship(back_populates="member", lazy="selectin", order_by="Identity.id")
+    competence_rows: Mapped[list[MemberCompetence]] = relationship(
+        lazy="selectin", cascade="all, delete-orphan", order_by="MemberCompetence.competence"
+    )
+
+    @property
+    def competences(self) -> list[str]:
+        return [row.competence for row in self.competence_rows]
+
+
+class MemberCompetence(Base):
+    """A subject a member handles (codes from storage.taxonomy.COMPETENCES)."""
+
+    __tablename__ = "member_competence"
+
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"), primary_key=True)
+    competence: Mapped[str] = mapped_column(String(24), primary_key=True, index=True)
 
 
 class Identity(Base):

@@ -30,10 +30,18 @@ class Incoming:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content: bytes
+    mime_type: str = "application/octet-stream"
+
+
+@dataclass(frozen=True)
 class Outgoing:
-    text: str  # already translated; plain text
+    text: str  # already translated; plain text (a caption when there is an attachment)
     buttons: tuple[tuple[str, str], ...] = ()  # (label, text sent back when chosen)
     reply_to: str | None = None
+    attachment: Attachment | None = None  # a file, where the platform can send one
 
 
 Deliver = Callable[[Incoming], Awaitable[None]]

@@ -11,12 +11,14 @@ from __future__ import annotations
 import asyncio
 import itertools
 import sys
+import tempfile
 import threading
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TextIO
 
 from bot.i18n import translator
-from bot.transports.base import Address, Deliver, Incoming, Outgoing
+from bot.transports.base import Address, Attachment, Deliver, Incoming, Outgoing
 
 PLATFORM = "console"
 
@@ -53,12 +55,14 @@ class ConsoleTransport:
         out: TextIO | None = None,
         interactive: bool | None = None,
         language: str = "en",
+        files_dir: Path | None = None,
     ) -> None:
         self.user = user
         self._read_line = read_line or StdinLines()
         self._out = out or sys.stdout
         self._interactive = sys.stdin.isatty() if interactive is None else interactive
         self._language = language
+        self._files_dir = files_dir or Path(tempfile.gettempdir()) / "pocnet-files"
         self._ids = itertools.count(1)
         self._choices: list[str] = []
         self._task: asyncio.Task[None] | None = None
@@ -105,10 +109,19 @@ class ConsoleTransport:
         if message.buttons:
             self._choices = [data for _label, data in message.buttons]
             lines += [f"  {n}) {label}" for n, (label, _data) in enumerate(message.buttons, 1)]
+        if message.attachment is not None:
+            lines.append(f"[{self._save(message.attachment)}]")
         if to.user_id != self.user:
             lines.insert(0, f"[→ {to.user_id}]")
         self._write("\n".join(lines))
         return f"console-{next(self._ids)}"
+
+    def _save(self, attachment: Attachment) -> Path:
+        """Files are written to disk; the chat shows where."""
+        self._files_dir.mkdir(parents=True, exist_ok=True)
+        path = self._files_dir / attachment.filename
+        path.write_bytes(attachment.content)
+        return path
 
     def _write(self, text: str, *, newline: bool = True) -> None:
         self._out.write(text + ("\n" if newline else ""))

@@ -1,0 +1,90 @@
+"""How directory entries read: one compact block per person in lists, a full card for /contact."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_time
+
+from bot.context import Context
+from bot.i18n import language_name
+from handlers.common import state_label, when
+from storage import hours
+from storage.models import Member
+from storage.taxonomy import COMPETENCE_BY_CODE, FUNCTION_BY_CODE
+
+
+def zone_of(member: Member) -> ZoneInfo:
+    if member.timezone:
+        return ZoneInfo(member.timezone)
+    if member.state is not None:
+        return ZoneInfo(member.state.default_timezone)
+    return ZoneInfo("UTC")
+
+
+def function_name(ctx: Context, code: str) -> str:
+    term = FUNCTION_BY_CODE.get(code)
+    return term.name(ctx.language) if term else code
+
+
+def competence_names(ctx: Context, member: Member) -> str:
+    return ", ".join(COMPETENCE_BY_CODE[c].name(ctx.language) for c in member.competences if c in COMPETENCE_BY_CODE)
+
+
+def spoken(ctx: Context, member: Member) -> str:
+    return ", ".join(language_name(code, ctx.language) for code in member.languages)
+
+
+def availability(ctx: Context, member: Member, now: datetime) -> str:
+    """ "Local time 14:05 — within office hours (Mon-Fri 09:00–17:00)" in the reader's language."""
+    zone = zone_of(member)
+    local = format_time(now.astimezone(zone), "HH:mm", locale=ctx.language)
+    if not member.office_hours:
+        return ctx._("Local time {time} — office hours not given").format(time=local)
+    office = hours.parse(member.office_hours)
+    shown = office.shown(ctx.language)
+    if office.is_open(now, zone):
+        return ctx._("Local time {time} — within office hours ({hours})").format(time=local, hours=shown)
+    return ctx._("Local time {time} — outside office hours ({hours})").format(time=local, hours=shown)
+
+
+def entry_block(ctx: Context, member: Member, now: datetime, number: int, *, with_state: bool = False) -> str:
+    where = f" ({member.state_code or 'OAS'})" if with_state else ""
+    first = f"{number}. {member.display_name}{where} — {function_name(ctx, member.function)}"
+    if member.institution:
+        first += f" · {member.institution}"
+    lines = [first]
+    details = [part for part in (competence_names(ctx, member), spoken(ctx, member)) if part]
+    if details:
+        lines.append("   " + " · ".join(details))
+    lines.append(f"   {availability(ctx, member, now)} · /contact {member.id}")
+    return "\n".join(lines)
+
+
+def entry_card(ctx: Context, member: Member, now: datetime) -> str:
+    _ = ctx._
+    lines = [
+        f"{member.display_name} (#{member.id})",
+        _("Function: {function}").format(function=function_name(ctx, member.function)),
+        _("State: {state}").format(state=state_label(ctx, member)),
+    ]
+    if member.institution:
+        lines.append(_("Institution: {institution}").format(institution=member.institution))
+    if member.competences:
+        lines.append(_("Competences: {competences}").format(competences=competence_names(ctx, member)))
+    if member.languages:
+        lines.append(_("Languages spoken: {languages}").format(languages=spoken(ctx, member)))
+    lines.append(f"{availability(ctx, member, now)} [{zone_of(member).key}]")
+    if member.email:
+        lines.append(_("E-mail: {email}").format(email=member.email))
+    if member.phone:
+        lines.append(_("Phone: {phone}").format(phone=member.phone))
+    platforms = sorted({identity.platform for identity in member.identities})
+    if platforms:
+        lines.append(_("Reachable on: {platforms}").format(platforms=", ".join(platforms)))
+    confirmed = when(ctx, member.last_confirmed_at) if member.last_confirmed_at else _("never")
+    lines.append(_("Last confirmed: {date}").format(date=confirmed))
+    if member.verified_at:
+        lines.append(_("Verified by the Secretariat: {date}").format(date=when(ctx, member.verified_at)))
+    return "\n".join(lines)

@@ -1,0 +1,151 @@
+"""Keeping the directory current: /myentry, /confirm (everyone, own entry); /entry, /verify, /export
+(Secretariat, any entry). Who may change what is decided in storage (access, entry_fields)."""
+
+from __future__ import annotations
+
+from bot.commands import command
+from bot.context import Context
+from bot.transports.base import Attachment, Incoming
+from handlers.cards import entry_card
+from handlers.common import when
+from storage import directory, exchange, invites, members, vocabularies
+from storage.access import Role
+from storage.entry_fields import FIELDS
+from storage.errors import N_, InvalidInput
+from storage.models import Member
+from storage.types import utcnow
+from storage.vocabularies import FUNCTION_NAMES
+
+SECRETARIAT = frozenset({Role.SECRETARIAT})
+SELF_FIELDS = ", ".join(name for name, f in FIELDS.items() if not f.secretariat_only)
+
+
+def _edit_hint(ctx: Context, command_prefix: str) -> str:
+    return ctx._("Change a field with {command} set <field> <value>. Fields: {fields}.").format(
+        command=command_prefix, fields=SELF_FIELDS
+    )
+
+
+async def _set(ctx: Context, member: Member, words: str, usage: str) -> None:
+    name, _, value = words.partition(" ")
+    if not name or not value.strip():
+        raise InvalidInput(usage)
+    await directory.set_field(ctx.session, ctx.as_actor, member, name, value)
+    ctx.reply(ctx._("Saved.") + "\n" + entry_card(ctx, member, utcnow()))
+
+
+@command("myentry", help=N_("Show or edit your own directory entry"), usage=N_("[set <field> <value>]"))
+async def myentry(msg: Incoming, ctx: Context) -> None:
+    action, _, rest = ctx.args.partition(" ")
+    if not action:
+        ctx.reply(entry_card(ctx, ctx.me, utcnow()) + "\n\n" + _edit_hint(ctx, "/myentry"))
+    elif action.lower() == "set":
+        await _set(
+            ctx,
+            ctx.me,
+            rest.strip(),
+            N_("Usage: /myentry set <field> <value>, for example /myentry set hours Mon-Fri 09:00-17:00"),
+        )
+    else:
+        raise InvalidInput(N_("Usage: /myentry, or /myentry set <field> <value>"))
+
+
+@command("confirm", help=N_("Confirm that your directory entry is current"))
+async def confirm(msg: Incoming, ctx: Context) -> None:
+    member = await directory.confirm(ctx.session, ctx.as_actor, ctx.me)
+    assert member.last_confirmed_at is not None
+    ctx.reply(
+        ctx._("Thank you: your entry is confirmed as current on {date}.").format(
+            date=when(ctx, member.last_confirmed_at)
+        )
+    )
+
+
+async def _target(ctx: Context, text: str, usage: str) -> Member:
+    text = text.strip().lstrip("#")
+    if not text.isdigit():
+        raise InvalidInput(usage)
+    return await members.get(ctx.session, int(text))
+
+
+ENTRY_USAGE = N_(
+    "Usage: /entry <id> · /entry <id> set <field> <value> · /entry <id> invite · /entry add <state> <function> <name>"
+)
+
+
+@command(
+    "entry",
+    help=N_("Show, edit or add any directory entry"),
+    usage=N_("<id> [set <field> <value>] | add …"),
+    roles=SECRETARIAT,
+)
+async def entry(msg: Incoming, ctx: Context) -> None:
+    words = ctx.args.split(maxsplit=2)
+    if not words:
+        raise InvalidInput(ENTRY_USAGE)
+    if words[0].lower() == "add":
+        await _add(ctx, ctx.args.split(maxsplit=3)[1:])
+        return
+    member = await _target(ctx, words[0], ENTRY_USAGE)
+    action = words[1].lower() if len(words) > 1 else ""
+    if not action:
+        status = "" if member.active else "\n" + ctx._("Status: deactivated")
+        ctx.reply(entry_card(ctx, member, utcnow()) + status)
+    elif action == "set":
+        await _set(ctx, member, words[2] if len(words) > 2 else "", ENTRY_USAGE)
+    elif action == "invite":
+        new = await invites.create(
+            ctx.session, ctx.as_actor, role=Role(member.role), state_code=member.state_code, member=member
+        )
+        ctx.reply(
+            ctx._("Code for {name} to join: {code} (valid until {until}). They send /start {code} to pocnet.").format(
+                name=member.display_name, code=new.code, until=when(ctx, new.invite.expires_at)
+            )
+        )
+    else:
+        raise InvalidInput(ENTRY_USAGE)
+
+
+async def _add(ctx: Context, words: list[str]) -> None:
+    if len(words) < 3:
+        raise InvalidInput(ENTRY_USAGE)
+    state_text, function_text, name = words
+    found = (await vocabularies.states(ctx.session)).exact(state_text)
+    if found is None or found.code is None:
+        raise InvalidInput(N_("Unknown state “{value}”."), value=state_text)
+    function = FUNCTION_NAMES.exact(function_text)
+    if function is None or function.code is None:
+        raise InvalidInput(N_("Unknown function “{value}”. Send /functions for the list."), value=function_text)
+    role = Role.CONTACT if function.code in ("npc", "alternate") else Role.OFFICIAL
+    member = await members.create(
+        ctx.session, ctx.as_actor, display_name=name, role=role, state_code=found.code, function=function.code
+    )
+    ctx.reply(
+        ctx._(
+            "Entry #{id} added. Complete it with /entry {id} set <field> <value>; /entry {id} invite gives a code to join."
+        ).format(id=member.id)
+        + "\n"
+        + entry_card(ctx, member, utcnow())
+    )
+
+
+@command("verify", help=N_("Mark an entry as verified by the Secretariat"), usage=N_("<id>"), roles=SECRETARIAT)
+async def verify(msg: Incoming, ctx: Context) -> None:
+    member = await _target(ctx, ctx.args, N_("Usage: /verify <id>"))
+    await directory.verify(ctx.session, ctx.as_actor, member)
+    ctx.reply(ctx._("{name} (#{id}) is verified.").format(name=member.display_name, id=member.id))
+
+
+@command("export", help=N_("Get the whole directory as a file"), usage=N_("[csv|vcf]"), roles=SECRETARIAT)
+async def export(msg: Incoming, ctx: Context) -> None:
+    kind = (ctx.args.strip().lower() or "csv").lstrip(".")
+    stamp = f"{utcnow():%Y-%m-%d}"
+    if kind == "csv":
+        data = await exchange.export_csv(ctx.session)
+        attachment = Attachment(f"pocnet-directory-{stamp}.csv", data, "text/csv")
+    elif kind in ("vcf", "vcard"):
+        data = await exchange.export_vcards(ctx.session)
+        attachment = Attachment(f"pocnet-directory-{stamp}.vcf", data, "text/vcard")
+    else:
+        raise InvalidInput(N_("Usage: /export csv or /export vcf"))
+    ctx.reply(ctx._("The directory as of {date}.").format(date=when(ctx, utcnow())), attachment=attachment)

@@ -1,0 +1,109 @@
+"""Fuzzy, accent- and language-insensitive lookup of states and topics (rapidfuzz does the scoring).
+
+A ``Vocabulary`` maps many names to a code. Resolving tries, in order: the exact folded name, a
+unique prefix of a name or of a word in it (3+ letters), then similarity (typos). It answers with one
+code, or the candidates when the input is ambiguous, or suggestions when nothing matched well.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from rapidfuzz import fuzz, process
+
+from storage.text import fold
+
+FOUND_SCORE = 80.0  # similarity that counts as a match (e.g. "mexcio" → "mexico" scores 83)
+SUGGEST_SCORE = 70.0  # similarity worth offering as "did you mean"
+MIN_PREFIX = 3
+
+
+@dataclass(frozen=True)
+class Resolution:
+    code: str | None = None
+    candidates: tuple[str, ...] = ()  # several equally good matches (ambiguous)
+    suggestions: tuple[str, ...] = field(default=())  # nothing matched; these come closest
+    fuzzy: bool = False  # found by similarity rather than by name or prefix
+
+
+class Vocabulary:
+    def __init__(self, names: Mapping[str, Iterable[str]]) -> None:
+        self._by_key: dict[str, set[str]] = {}
+        for code, variants in names.items():
+            for variant in (code, *variants):
+                key = fold(variant)
+                if key:
+                    self._by_key.setdefault(key, set()).add(code)
+        self._order = {code: n for n, code in enumerate(names)}
+        self._fuzzy_keys = [k for k in self._by_key if len(k) > MIN_PREFIX]
+
+    def _sorted(self, codes: Iterable[str]) -> tuple[str, ...]:
+        return tuple(sorted(set(codes), key=self._order.__getitem__))
+
+    def exact(self, text: str) -> Resolution | None:
+        """Exact name or unique prefix; None when neither applies."""
+        query = fold(text)
+        if not query:
+            return None
+        if query in self._by_key:
+            codes = self._sorted(self._by_key[query])
+            return Resolution(code=codes[0]) if len(codes) == 1 else Resolution(candidates=codes)
+        if len(query) >= MIN_PREFIX:
+            hits = self._sorted(
+                code
+                for key, codes in self._by_key.items()
+                if f" {key}".find(f" {query}") >= 0  # the query starts the name or one of its words
+                for code in codes
+            )
+            if len(hits) == 1:
+                return Resolution(code=hits[0])
+            if hits:
+                return Resolution(candidates=hits)
+        return None
+
+    def similar(self, text: str) -> Resolution:
+        query = fold(text)
+        scored: dict[str, float] = {}
+        for key, score, _ in process.extract(
+            query, self._fuzzy_keys, scorer=fuzz.ratio, limit=10, score_cutoff=SUGGEST_SCORE
+        ):
+            for code in self._by_key[key]:
+                scored[code] = max(scored.get(code, 0.0), score)
+        if not scored:
+            return Resolution()
+        ranked = sorted(scored, key=lambda c: (-scored[c], self._order[c]))
+        best = scored[ranked[0]]
+        if best >= FOUND_SCORE and (len(ranked) == 1 or scored[ranked[1]] < best - 5):
+            return Resolution(code=ranked[0], fuzzy=True)
+        close = [c for c in ranked if scored[c] >= best - 5] if best >= FOUND_SCORE else ranked[:3]
+        if best >= FOUND_SCORE:
+            return Resolution(candidates=tuple(close))
+        return Resolution(suggestions=tuple(ranked[:3]))
+
+    def resolve(self, text: str) -> Resolution:
+        return self.exact(text) or self.similar(text)
+
+
+@dataclass(frozen=True)
+class Split:
+    """``/whois trinidad and tobago cyber`` → state part and topic part."""
+
+    state: Resolution
+    topic_text: str
+
+
+def split_state_and_topic(states: Vocabulary, words: list[str]) -> Split:
+    """The longest leading run of words that names a state; the rest is the topic."""
+    for cut in range(len(words), 0, -1):
+        found = states.exact(" ".join(words[:cut]))
+        if found is not None and found.code:
+            return Split(found, " ".join(words[cut:]))
+    for cut in range(len(words), 0, -1):
+        found = states.similar(" ".join(words[:cut]))
+        if found.code:
+            return Split(found, " ".join(words[cut:]))
+    first = states.exact(words[0]) if words else None
+    if first is not None:  # ambiguous, e.g. "saint"
+        return Split(first, " ".join(words[1:]))
+    return Split(states.similar(words[0]) if words else Resolution(), " ".join(words[1:]))
