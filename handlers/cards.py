@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_time
-
 from bot.context import Context
 from bot.i18n import language_name
 from handlers.common import state_label, when
@@ -16,6 +14,7 @@ from storage.taxonomy import COMPETENCE_BY_CODE, FUNCTION_BY_CODE
 
 
 def zone_of(member: Member) -> ZoneInfo:
+    """The person's own time zone, else their state's capital's."""
     if member.timezone:
         return ZoneInfo(member.timezone)
     if member.state is not None:
@@ -39,7 +38,7 @@ def spoken(ctx: Context, member: Member) -> str:
 def availability(ctx: Context, member: Member, now: datetime) -> str:
     """ "Local time 14:05 — within office hours (Mon-Fri 09:00–17:00)" in the reader's language."""
     zone = zone_of(member)
-    local = format_time(now.astimezone(zone), "HH:mm", locale=ctx.language)
+    local = f"{now.astimezone(zone):%H:%M}"  # 24-hour clock, as pocnet shows times in every language
     if not member.office_hours:
         return ctx._("Local time {time} — office hours not given").format(time=local)
     office = hours.parse(member.office_hours)

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import case, exists, func, literal, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import raiseload
 
 from storage import members
 from storage.access import Actor
@@ -24,6 +25,7 @@ from storage.vocabularies import FUNCTION_NAMES, TOPICS
 from storage.vocabularies import states as state_names
 
 _RANK = case(FUNCTION_RANK, value=Member.function, else_=len(FUNCTION_RANK))
+_LISTING = raiseload(Member.identities)  # lists show no accounts; don't load them for every row
 
 
 def _has(competence: str) -> Any:
@@ -46,10 +48,11 @@ async def whois(session: AsyncSession, state_code: str, competence: str | None, 
         .where(*scope)
         .order_by(case((matches, 0), else_=1), _RANK, Member.display_name, Member.id)
         .limit(limit)
+        .options(_LISTING)
     )
-    total = await session.scalar(select(func.count(Member.id)).where(*scope)) or 0
-    matching = await session.scalar(select(func.count(Member.id)).where(*scope, matches)) if competence else 0
-    return WhoisResult(list(rows.unique()), total, matching or 0)
+    counts = await session.execute(select(func.count(Member.id), func.count(Member.id).filter(matches)).where(*scope))
+    total, matching = counts.one()
+    return WhoisResult(list(rows.unique()), total, matching if competence else 0)
 
 
 async def find(session: AsyncSession, words: list[str], *, limit: int = 20) -> list[Member]:
@@ -64,7 +67,9 @@ async def find(session: AsyncSession, words: list[str], *, limit: int = 20) -> l
         if function is not None and function.code:
             condition = condition | (Member.function == function.code)
         query = query.where(condition)
-    rows = await session.scalars(query.order_by(Member.state_code, _RANK, Member.display_name).limit(limit))
+    rows = await session.scalars(
+        query.order_by(Member.state_code, _RANK, Member.display_name).limit(limit).options(_LISTING)
+    )
     return list(rows.unique())
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, time
+from functools import cache
 from zoneinfo import ZoneInfo
 
 from babel.dates import get_day_names
@@ -38,12 +39,16 @@ class OfficeHours:
         return f"{_days_text(self.days, list(_CANONICAL))} {self.start:%H:%M}-{self.end:%H:%M}"
 
     def shown(self, language: str) -> str:
-        names = [get_day_names("abbreviated", locale=language)[i].rstrip(".") for i in range(7)]
-        return f"{_days_text(self.days, names)} {self.start:%H:%M}–{self.end:%H:%M}"
+        return f"{_days_text(self.days, _short_days(language))} {self.start:%H:%M}–{self.end:%H:%M}"
 
     def is_open(self, moment: datetime, zone: ZoneInfo) -> bool:
         local = moment.astimezone(zone)
         return local.weekday() in self.days and self.start <= local.time().replace(tzinfo=None) < self.end
+
+
+@cache
+def _short_days(language: str) -> list[str]:
+    return [get_day_names("abbreviated", locale=language)[i].rstrip(".") for i in range(7)]
 
 
 def _days_text(days: frozenset[int], names: list[str]) -> str:
@@ -75,6 +80,7 @@ def _parse_days(text: str) -> frozenset[int]:
     return frozenset(days)
 
 
+@cache
 def parse(text: str) -> OfficeHours:
     """Parse what a person typed; Monday to Friday when no days are given."""
     cleaned = text.strip().lower().replace("–", "-").replace("—", "-")

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
 
 from storage import audit
 from storage.access import Actor, Role
@@ -35,9 +36,14 @@ def set_competences(member: Member, codes: list[str]) -> None:
 
 async def by_identity(session: AsyncSession, platform: str, user_id: str) -> Member | None:
     """The member behind a platform account (active or not), or None for a stranger."""
-    return await session.scalar(
-        select(Member).join(Identity).where(Identity.platform == platform, Identity.user_id == user_id)
+    # One query with joins rather than the default select-in loads: this runs for every message.
+    result = await session.scalars(
+        select(Member)
+        .join(Identity)
+        .where(Identity.platform == platform, Identity.user_id == user_id)
+        .options(joinedload(Member.identities), joinedload(Member.competence_rows))
     )
+    return result.unique().one_or_none()
 
 
 async def get(session: AsyncSession, member_id: int) -> Member:

@@ -55,3 +55,32 @@ async def test_models_match_the_migrations(db: Database) -> None:
     async with db.engine.connect() as conn:
         differences = await conn.run_sync(diff)
     assert differences == []
+
+
+async def test_directory_migration_backfills_existing_members(empty_db: Database) -> None:
+    """Members created before 0002 become searchable, and national contacts get the npc function."""
+    from sqlalchemy import text
+
+    async with empty_db.engine.begin() as conn:
+        await conn.run_sync(lambda c: command.upgrade(alembic_config(c), "0001"))
+        await conn.execute(
+            text(
+                "INSERT INTO state (code, name_en, name_es, name_pt, name_fr, aliases, timezones, default_timezone,"
+                " is_member) VALUES ('MX', 'Mexico', 'México', 'México', 'Mexique', '[]', '[]', 'America/Mexico_City',"
+                " true)"
+            )
+        )
+        await conn.execute(
+            text(
+                "INSERT INTO member (display_name, role, state_code, institution, active, created_at, updated_at)"
+                " VALUES ('José Núñez', 'contact', 'MX', 'Fiscalía', true, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP),"
+                " ('Eva Ortiz', 'official', 'MX', NULL, true, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+            )
+        )
+    await empty_db.upgrade()
+    async with empty_db.engine.connect() as conn:
+        rows = (await conn.execute(text("SELECT display_name, search_key, function FROM member ORDER BY id"))).all()
+    assert [tuple(r) for r in rows] == [
+        ("José Núñez", "jose nunez fiscalia", "npc"),
+        ("Eva Ortiz", "eva ortiz", "other"),
+    ]

@@ -1,0 +1,22 @@
+"""Benchmarks must keep running; a tiny run checks that they do and print their RESULT line.
+(Their figures are measured by running them, never asserted here.)"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_directory_benchmark_runs_and_reports() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.directory", "--contacts", "300", "--queries", "30"],
+        capture_output=True, text=True, cwd=ROOT, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert "bare indexed SQL (baseline)" in result.stdout and "/whois" in result.stdout
+    name, value = lines[-1].split()[1:]
+    assert lines[-1].startswith("RESULT ") and name == "directory_whois_p99_ms" and float(value) > 0
