@@ -36,6 +36,9 @@ class App:
     async def start(self) -> None:
         for transport in self.transports.values():
             await transport.start(self.router.handle)
+            username = getattr(transport, "username", None)
+            if username:  # "/help@other_bot" in a group is not for us
+                self.router.bot_username = username
             log.info("transport started", extra={"platform": transport.platform})
 
     async def stop(self) -> None:

@@ -143,8 +143,12 @@ async def cmd_run(args: argparse.Namespace) -> int:
     transports = []
     if settings.console.enabled:
         transports.append(ConsoleTransport(settings.console.user, language=settings.bot.default_language))
+    if settings.telegram.token is not None:
+        from bot.transports.telegram import TelegramTransport
+
+        transports.append(TelegramTransport(settings.telegram))
     if not transports:
-        raise Fatal("no transport is enabled: set [console] enabled = true (Telegram and Matrix come next)")
+        raise Fatal("no transport is enabled: set [telegram] token (POCNET_TELEGRAM__TOKEN) or [console] enabled")
 
     async def work(db: Database) -> int:
         await _require_migrated(db)

@@ -10,7 +10,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from bot.i18n import LANGUAGES
@@ -62,6 +62,30 @@ class ConsoleSection(Section):
     user: str = "console"
 
 
+class TelegramSection(Section):
+    token: SecretStr | None = None
+    base_url: str = "https://api.telegram.org/bot"
+    mode: Literal["polling", "webhook"] = "polling"
+    poll_timeout: int = Field(30, ge=0, le=50)
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = Field(8443, ge=1, le=65535)
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    messages_per_second: float = Field(30.0, ge=0)
+    per_chat_interval: float = Field(1.0, ge=0)
+    group_messages_per_minute: int = Field(20, ge=0)
+    send_retries: int = Field(5, ge=0, le=20)
+
+    @model_validator(mode="after")
+    def _webhook_complete(self) -> TelegramSection:
+        if self.mode == "webhook":
+            if not self.webhook_url:
+                raise ValueError("webhook mode needs webhook_url (the public https address)")
+            if not self.webhook_secret or len(self.webhook_secret.get_secret_value()) < 16:
+                raise ValueError("webhook mode needs webhook_secret (16 characters or more)")
+        return self
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="POCNET_", env_nested_delimiter="__", extra="forbid")
 
@@ -70,6 +94,7 @@ class Settings(BaseSettings):
     limits: LimitsSection = LimitsSection()
     logging: LoggingSection = LoggingSection()
     console: ConsoleSection = ConsoleSection()
+    telegram: TelegramSection = TelegramSection()
 
     @classmethod
     def settings_customise_sources(
@@ -85,7 +110,8 @@ class Settings(BaseSettings):
 
     def secrets(self) -> list[str]:
         """Values that must never appear in a log line."""
-        return []
+        values = [self.telegram.token, self.telegram.webhook_secret]
+        return [v.get_secret_value() for v in values if v is not None]
 
 
 def _describe(error: dict[str, Any]) -> str:

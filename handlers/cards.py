@@ -3,23 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from bot.context import Context
 from bot.i18n import language_name
-from handlers.common import state_label, when
+from handlers.common import state_label, when, zone_of
 from storage import hours
 from storage.models import Member
 from storage.taxonomy import COMPETENCE_BY_CODE, FUNCTION_BY_CODE
-
-
-def zone_of(member: Member) -> ZoneInfo:
-    """The person's own time zone, else their state's capital's."""
-    if member.timezone:
-        return ZoneInfo(member.timezone)
-    if member.state is not None:
-        return ZoneInfo(member.state.default_timezone)
-    return ZoneInfo("UTC")
 
 
 def function_name(ctx: Context, code: str) -> str:

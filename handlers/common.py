@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time
@@ -24,14 +25,24 @@ def role_label(ctx: Context, role: str) -> str:
     return ctx._(ROLE_LABELS[Role(role)])
 
 
-def reader_zone(ctx: Context) -> ZoneInfo:
-    member = ctx.member
+@cache
+def zone(name: str) -> ZoneInfo:
+    """ZoneInfo keeps only a few zones strongly cached; a directory shows dozens, so keep them all."""
+    return ZoneInfo(name)
+
+
+def zone_of(member: Member | None) -> ZoneInfo:
+    """A person's own time zone, else their state's capital's, else UTC."""
     if member is not None:
         if member.timezone:
-            return ZoneInfo(member.timezone)
+            return zone(member.timezone)
         if member.state is not None:
-            return ZoneInfo(member.state.default_timezone)
-    return ZoneInfo("UTC")
+            return zone(member.state.default_timezone)
+    return zone("UTC")
+
+
+def reader_zone(ctx: Context) -> ZoneInfo:
+    return zone_of(ctx.member)
 
 
 def when(ctx: Context, moment: datetime) -> str:
