@@ -147,11 +147,18 @@ async def cmd_run(args: argparse.Namespace) -> int:
         from bot.transports.telegram import TelegramTransport
 
         transports.append(TelegramTransport(settings.telegram))
-    if not transports:
-        raise Fatal("no transport is enabled: set [telegram] token (POCNET_TELEGRAM__TOKEN) or [console] enabled")
+    if not transports and not settings.matrix.enabled:
+        raise Fatal(
+            "no transport is enabled: set [telegram] token (POCNET_TELEGRAM__TOKEN), [matrix] homeserver and "
+            "user_id, or [console] enabled"
+        )
 
     async def work(db: Database) -> int:
         await _require_migrated(db)
+        if settings.matrix.enabled:
+            from bot.transports.matrix import MatrixTransport
+
+            transports.append(MatrixTransport(settings.matrix, db))
         await App(settings, db, transports).run()
         return 0
 

@@ -86,6 +86,32 @@ class TelegramSection(Section):
         return self
 
 
+class MatrixSection(Section):
+    homeserver: str | None = None
+    user_id: str | None = None
+    password: SecretStr | None = None
+    access_token: SecretStr | None = None
+    device_id: str | None = None
+    device_name: str = "pocnet"
+    store_path: str = "matrix-store"
+    store_key: SecretStr = SecretStr("pocnet-default-store-key")
+    sync_timeout_ms: int = Field(30_000, ge=0, le=120_000)
+    send_retries: int = Field(5, ge=0, le=20)
+
+    @model_validator(mode="after")
+    def _complete(self) -> MatrixSection:
+        if self.homeserver or self.user_id:
+            if not (self.homeserver and self.user_id):
+                raise ValueError("Matrix needs both homeserver and user_id")
+            if self.password is None and self.access_token is None:
+                raise ValueError("Matrix needs a password or an access_token")
+        return self
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.homeserver and self.user_id)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="POCNET_", env_nested_delimiter="__", extra="forbid")
 
@@ -95,6 +121,7 @@ class Settings(BaseSettings):
     logging: LoggingSection = LoggingSection()
     console: ConsoleSection = ConsoleSection()
     telegram: TelegramSection = TelegramSection()
+    matrix: MatrixSection = MatrixSection()
 
     @classmethod
     def settings_customise_sources(
@@ -110,7 +137,13 @@ class Settings(BaseSettings):
 
     def secrets(self) -> list[str]:
         """Values that must never appear in a log line."""
-        values = [self.telegram.token, self.telegram.webhook_secret]
+        values = [
+            self.telegram.token,
+            self.telegram.webhook_secret,
+            self.matrix.password,
+            self.matrix.access_token,
+            self.matrix.store_key,
+        ]
         return [v.get_secret_value() for v in values if v is not None]
 
 

@@ -123,6 +123,17 @@ class Invite(Base):
     used_by: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
 
 
+class TransportState(Base):
+    """What a transport must remember across restarts (e.g. Matrix's sync token and device id)."""
+
+    __tablename__ = "transport_state"
+
+    platform: Mapped[str] = mapped_column(String(16), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
 class AuditEvent(Base):
     """Who did what, when, with the record before and after. Append-only."""
 

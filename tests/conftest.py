@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -17,6 +17,7 @@ from bot.config import Settings
 from storage import sample
 from storage.db import Database
 from tests.fakes.chat import ChatPlatform
+from tests.servers.synapse import Synapse
 
 PG_URL = os.environ.get("POCNET_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 
@@ -101,6 +102,15 @@ async def sqlite_db(sqlite_url: str) -> AsyncIterator[Database]:
 
 def make_settings(url: str, **overrides: object) -> Settings:
     return Settings(database={"url": url}, **overrides)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def synapse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synapse]:
+    """A real Synapse homeserver on 127.0.0.1 for the whole session (about 2 s to start)."""
+    server = Synapse(tmp_path_factory.mktemp("synapse"))
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

@@ -20,3 +20,21 @@ def test_directory_benchmark_runs_and_reports() -> None:
     assert "bare indexed SQL (baseline)" in result.stdout and "/whois" in result.stdout
     name, value = lines[-1].split()[1:]
     assert lines[-1].startswith("RESULT ") and name == "directory_whois_p99_ms" and float(value) > 0
+
+
+def _result(args: list[str], name: str) -> float:
+    result = subprocess.run([sys.executable, "-m", *args], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    last = result.stdout.strip().splitlines()[-1].split()
+    assert last[0] == "RESULT" and last[1] == name
+    return float(last[2])
+
+
+def test_telegram_throughput_benchmark_runs_and_reports() -> None:
+    assert (
+        _result(["benchmarks.telegram_throughput", "--users", "5", "--messages", "2"], "telegram_throughput_ratio") > 0
+    )
+
+
+def test_matrix_latency_benchmark_runs_and_reports() -> None:
+    _result(["benchmarks.matrix_latency", "--rounds", "3"], "matrix_added_p50_ms")  # a difference: any sign

@@ -1,0 +1,305 @@
+"""Matrix transport: matrix-nio's ``AsyncClient`` adapted to pocnet's transport interface.
+
+- Logs in with a password or an access token, on a device whose id is kept in our database, so the
+  end-to-end keys in ``store_path`` stay valid across restarts; reads and answers in encrypted rooms.
+- Keeps the sync token (``next_batch``) in our database after each batch is handled: a restart neither
+  replays old messages nor misses the ones that arrived while the bot was down.
+- Joins a room when a member of the network invites the bot, or when anyone invites it to a direct chat
+  (that is how a new person reaches /start); leaves other rooms it is invited to.
+- Answers as ``m.notice`` with a plain body and an HTML ``formatted_body``; buttons become numbered
+  choices, answered by sending the number. A reply (``m.in_reply_to``) keeps the event id in ``reply_to``.
+- Sends use the idempotency key as the transaction id, so a retried send never shows twice; homeserver
+  restarts, timeouts and ``M_LIMIT_EXCEEDED`` are retried with backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import io
+import logging
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from nio import (
+    AsyncClient,
+    AsyncClientConfig,
+    InviteMemberEvent,
+    LoginError,
+    MatrixRoom,
+    MegolmEvent,
+    RoomMessageText,
+    RoomSendError,
+    SyncError,
+    SyncResponse,
+    UploadError,
+)
+
+from bot.config import MatrixSection
+from bot.transports.base import Address, Deliver, Incoming, Outgoing
+from bot.transports.sending import Retry, deliver_with_retries
+from storage import members, transport_state
+from storage.db import Database
+
+log = logging.getLogger("pocnet.matrix")
+PLATFORM = "matrix"
+
+
+class MatrixError(Exception):
+    def __init__(self, response: Any) -> None:
+        self.status = getattr(response, "status_code", None) or ""
+        self.retry_after_ms = getattr(response, "retry_after_ms", None)
+        super().__init__(f"{self.status}: {getattr(response, 'message', response)}")
+
+
+def _classify(exc: Exception) -> Retry:
+    if isinstance(exc, MatrixError):
+        if exc.status == "M_LIMIT_EXCEEDED":
+            return Retry("rate limited by the homeserver", (exc.retry_after_ms or 1000) / 1000)
+        if exc.status in ("M_FORBIDDEN", "M_UNKNOWN_TOKEN", "M_NOT_FOUND", "M_BAD_JSON", "M_TOO_LARGE"):
+            return Retry(f"refused: {exc}", None)
+        return Retry(f"homeserver: {exc}", 0)
+    if isinstance(exc, (aiohttp.ClientError, TimeoutError, OSError)):
+        return Retry(f"network: {exc!r}", 0)
+    return Retry(f"unexpected: {exc!r}", None)
+
+
+def to_html(text: str) -> str:
+    return html.escape(text, quote=False).replace("\n", "<br>")
+
+
+class MatrixTransport:
+    platform = PLATFORM
+
+    def __init__(self, settings: MatrixSection, db: Database) -> None:
+        assert settings.homeserver and settings.user_id
+        self.settings = settings
+        self.db = db
+        Path(settings.store_path).mkdir(parents=True, exist_ok=True)
+        config = AsyncClientConfig(
+            encryption_enabled=True,
+            store_sync_tokens=False,  # ours are in the database, next to the data they belong to
+            pickle_key=settings.store_key.get_secret_value(),
+            max_timeouts=None,
+        )
+        self.client = AsyncClient(settings.homeserver, settings.user_id, store_path=settings.store_path, config=config)
+        self._deliver: Deliver | None = None
+        self._token: str | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._waiting_for_sync = False
+        self._choices: dict[str, list[str]] = {}  # room id → texts of the numbered choices last offered
+        self.synced = asyncio.Event()  # set after each handled sync batch (tests wait on it)
+
+    # --- start and stop -----------------------------------------------------------------------------
+
+    async def _remember(self, key: str, value: str) -> None:
+        async with self.db.transaction() as session:
+            await transport_state.put(session, PLATFORM, key, value)
+
+    async def _recall(self, key: str) -> str | None:
+        async with self.db.transaction() as session:
+            return await transport_state.get(session, PLATFORM, key)
+
+    async def _login(self) -> None:
+        s = self.settings
+        device_id = s.device_id or await self._recall("device_id")
+        if s.access_token is not None:
+            if not device_id:
+                raise RuntimeError("matrix.access_token needs matrix.device_id")
+            self.client.restore_login(s.user_id or "", device_id, s.access_token.get_secret_value())
+        else:
+            assert s.password is not None
+            if device_id:
+                self.client.device_id = device_id
+            response = await self.client.login(s.password.get_secret_value(), device_name=s.device_name)
+            if isinstance(response, LoginError):
+                raise RuntimeError(f"Matrix login failed: {response.message}")
+        await self._remember("device_id", self.client.device_id)
+        if self.client.should_upload_keys:
+            await self.client.keys_upload()
+
+    async def start(self, deliver: Deliver) -> None:
+        self._deliver = deliver
+        await self._login()
+        self._token = await self._recall("next_batch")
+        first = await self._sync_once(full_state=True)
+        while first is None:  # homeserver not reachable yet: keep trying, the loop below will too
+            await asyncio.sleep(1)
+            first = await self._sync_once(full_state=True)
+        self._task = asyncio.create_task(self._sync_loop(), name="matrix-sync")
+        log.info("matrix started", extra={"user": self.settings.user_id, "device": self.client.device_id})
+
+    async def stop(self) -> None:
+        """Finish the batch being handled, then stop syncing and close."""
+        self._stopping = True
+        if self._task is not None:
+            if self._waiting_for_sync:
+                self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+        await self.client.close()
+
+    # --- receiving ----------------------------------------------------------------------------------
+
+    async def _sync_loop(self) -> None:
+        backoff = 1.0
+        while not self._stopping:
+            response = await self._sync_once()
+            if response is None:
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 30)
+            else:
+                backoff = 1.0
+
+    async def _sync_once(self, *, full_state: bool = False) -> SyncResponse | None:
+        """One sync: handle what it brought, remember the token. None when it failed (retry later)."""
+        try:
+            self._waiting_for_sync = True
+            response = await self.client.sync(
+                timeout=self.settings.sync_timeout_ms, since=self._token, full_state=full_state or None
+            )
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            log.warning("sync failed", extra={"reason": repr(exc)})
+            return None
+        finally:
+            self._waiting_for_sync = False
+        if isinstance(response, SyncError):
+            log.warning("sync refused", extra={"reason": response.message, "status": response.status_code})
+            if response.retry_after_ms:
+                await asyncio.sleep(response.retry_after_ms / 1000)
+            return None
+        first_ever = self._token is None
+        await self._handle(response, replay=first_ever)
+        self._token = response.next_batch
+        await self._remember("next_batch", response.next_batch)
+        await self._keys()
+        self.synced.set()
+        return response
+
+    async def _keys(self) -> None:
+        client = self.client
+        try:
+            if client.should_upload_keys:
+                await client.keys_upload()
+            if client.should_query_keys:
+                await client.keys_query()
+            if client.should_claim_keys:
+                await client.keys_claim(client.get_users_for_key_claiming())
+            await client.send_to_device_messages()
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            log.warning("key exchange failed", extra={"reason": repr(exc)})
+
+    async def _handle(self, response: SyncResponse, *, replay: bool) -> None:
+        for room_id, info in response.rooms.invite.items():
+            await self._on_invite(room_id, info.invite_state)
+        if replay:  # first start ever: the history before it is not ours to answer
+            return
+        for room_id, info in response.rooms.join.items():
+            room = self.client.rooms.get(room_id)
+            if room is None:
+                continue
+            for event in info.timeline.events:
+                if isinstance(event, RoomMessageText) and event.sender != self.client.user_id:
+                    await self._on_text(room, event)
+                elif isinstance(event, MegolmEvent):
+                    log.warning("could not decrypt", extra={"room": room_id, "event": event.event_id})
+
+    async def _on_invite(self, room_id: str, state: list[Any]) -> None:
+        invite = next(
+            (e for e in state if isinstance(e, InviteMemberEvent) and e.state_key == self.client.user_id), None
+        )
+        inviter = invite.sender if invite else None
+        direct = bool(invite and invite.content.get("is_direct"))
+        known = False
+        if inviter:
+            async with self.db.transaction() as session:
+                member = await members.by_identity(session, PLATFORM, inviter)
+                known = member is not None and member.active
+        if known or direct:
+            result = await self.client.join(room_id)
+            log.info(
+                "joined",
+                extra={"room": room_id, "inviter": inviter, "direct": direct, "ok": not hasattr(result, "message")},
+            )
+        else:
+            await self.client.room_leave(room_id)
+            log.info("declined invite", extra={"room": room_id, "inviter": inviter})
+
+    async def _on_text(self, room: MatrixRoom, event: RoomMessageText) -> None:
+        text = event.body.strip()
+        choices = self._choices.get(room.room_id)
+        if choices and text.isdigit() and 0 < int(text) <= len(choices):
+            text = choices[int(text) - 1]
+        self._choices.pop(room.room_id, None)
+        relates = event.source.get("content", {}).get("m.relates_to", {})
+        reply_to = relates.get("m.in_reply_to", {}).get("event_id")
+        incoming = Incoming(
+            address=Address(PLATFORM, chat_id=room.room_id, user_id=event.sender),
+            text=text,
+            message_id=event.event_id,
+            reply_to=reply_to,
+            language_hint=None,
+            sender_name=room.user_name(event.sender),
+        )
+        if self._deliver is not None:
+            await self._deliver(incoming)
+
+    # --- sending ------------------------------------------------------------------------------------
+
+    async def _room_send(self, room_id: str, content: dict[str, Any], tx_id: str) -> str:
+        async def attempt() -> str:
+            response = await self.client.room_send(
+                room_id, "m.room.message", content, tx_id=tx_id, ignore_unverified_devices=True
+            )
+            if isinstance(response, RoomSendError):
+                raise MatrixError(response)
+            return str(response.event_id)
+
+        return await deliver_with_retries(attempt, _classify, retries=self.settings.send_retries, what="room_send")
+
+    async def send(self, to: Address, message: Outgoing, *, idempotency_key: str) -> str:
+        text = message.text
+        if message.buttons:
+            self._choices[to.chat_id] = [data for _label, data in message.buttons]
+            text += "\n" + "\n".join(f"{n}) {label}" for n, (label, _data) in enumerate(message.buttons, 1))
+        content: dict[str, Any] = {
+            "msgtype": "m.notice",
+            "body": text,
+            "format": "org.matrix.custom.html",
+            "formatted_body": to_html(text),
+        }
+        if message.reply_to and message.reply_to.startswith("$"):
+            content["m.relates_to"] = {"m.in_reply_to": {"event_id": message.reply_to}}
+        event_id = await self._room_send(to.chat_id, content, idempotency_key)
+        if message.attachment is not None:
+            event_id = await self._send_file(to.chat_id, message, f"{idempotency_key}-file")
+        return event_id
+
+    async def _send_file(self, room_id: str, message: Outgoing, tx_id: str) -> str:
+        attachment = message.attachment
+        assert attachment is not None
+        room = self.client.rooms.get(room_id)
+        encrypted = bool(room and room.encrypted)
+        response, keys = await self.client.upload(
+            lambda *_: io.BytesIO(attachment.content),
+            content_type=attachment.mime_type,
+            filename=attachment.filename,
+            encrypt=encrypted,
+            filesize=len(attachment.content),
+        )
+        if isinstance(response, UploadError):
+            raise MatrixError(response)
+        content: dict[str, Any] = {
+            "msgtype": "m.file",
+            "body": attachment.filename,
+            "info": {"mimetype": attachment.mime_type, "size": len(attachment.content)},
+        }
+        if encrypted and keys:
+            content["file"] = {**keys, "url": response.content_uri}
+        else:
+            content["url"] = response.content_uri
+        return await self._room_send(room_id, content, tx_id)

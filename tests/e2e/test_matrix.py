@@ -1,0 +1,156 @@
+"""pocnet on Matrix, with real matrix-nio clients and a real Synapse homeserver."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from nio import RoomMessageFile
+
+from bot.transports.base import Address, Incoming, Outgoing
+from storage.access import Role
+from storage.db import Database
+from tests.e2e.matrix_helpers import MatrixUser, matrix_bot
+from tests.servers.synapse import Synapse
+
+
+async def test_conversation_in_a_direct_chat(synapse: Synapse, sqlite_db: Database, tmp_path: Path) -> None:
+    async with matrix_bot(synapse, sqlite_db, tmp_path / "bot") as bot, MatrixUser(synapse, tmp_path / "ana") as ana:
+        room = await ana.dm(bot.user_id)
+        assert "invitation" in await ana.say(room, "/help")  # a stranger sees only the onboarding text
+        code = await bot.invite_code()
+        assert "Welcome to pocnet" in await ana.say(room, f"/start {code}")
+        assert "Commands you can use:" in await ana.say(room, "/help")
+        lookup = await ana.say(room, "/whois mexico firearms")
+        assert lookup.startswith("Mexico (MX)") and "1. Marisol Tapia — police" in lookup
+        choices = await ana.say(room, "/language")
+        assert "3) Português" in choices
+        assert "vou escrever para você em português" in await ana.say(room, "3")
+        assert "Comandos que você pode usar:" in await ana.say(room, "/ajuda")
+        notice = ana.notices[room][-1]
+        assert notice.source["content"]["msgtype"] == "m.notice"
+        assert notice.source["content"]["format"] == "org.matrix.custom.html"
+        assert notice.source["content"]["m.relates_to"]["m.in_reply_to"]["event_id"].startswith("$")
+        assert len(ana.notices[room]) == 7  # one answer per message
+
+
+async def test_encrypted_room_and_a_bot_restart_in_the_middle(
+    synapse: Synapse, sqlite_db: Database, tmp_path: Path
+) -> None:
+    async with matrix_bot(synapse, sqlite_db, tmp_path / "bot") as bot, MatrixUser(synapse, tmp_path / "ana") as ana:
+        room = await ana.dm(bot.user_id, encrypted=True)
+        code = await bot.invite_code()
+        assert "Welcome to pocnet" in await ana.say(room, f"/start {code}")
+        assert ana.notices[room][-1].decrypted  # the bot answered encrypted
+        device = bot.transport.client.device_id
+
+        await bot.stop()  # restart mid-conversation: messages sent meanwhile are answered once
+        await ana.send(room, "/whoami")
+        await ana.send(room, "/whois peru")
+        await bot.start()
+        await ana.wait(lambda: len(ana.notices[room]) >= 3)
+        texts = [n.body for n in ana.notices[room]]
+        assert bot.transport.client.device_id == device  # same device, same keys
+        assert "State: Mexico (MX)" in texts[1] and texts[2].startswith("Peru (PE)")
+        assert "Commands you can use:" in await ana.say(room, "/help")
+        assert len(ana.notices[room]) == 4  # nothing answered twice
+
+
+async def test_invites_from_strangers_to_group_rooms_are_declined(
+    synapse: Synapse, sqlite_db: Database, tmp_path: Path
+) -> None:
+    async with matrix_bot(synapse, sqlite_db, tmp_path / "bot") as bot, MatrixUser(synapse, tmp_path / "eve") as eve:
+        response = await eve.client.room_create(name="not a dm", invite=[bot.user_id])
+        room_id = response.room_id  # type: ignore[union-attr]
+
+        await eve.wait(lambda: (bot.user_id, "leave") in eve.memberships[room_id])
+        assert (bot.user_id, "join") not in eve.memberships[room_id]
+        assert room_id not in bot.transport.client.rooms
+
+
+async def test_replies_keep_the_event_they_answer_and_sends_are_idempotent(
+    synapse: Synapse, sqlite_db: Database, tmp_path: Path
+) -> None:
+    async with matrix_bot(synapse, sqlite_db, tmp_path / "bot") as bot, MatrixUser(synapse, tmp_path / "ana") as ana:
+        room = await ana.dm(bot.user_id)
+        seen: list[Incoming] = []
+        original = bot.transport._deliver
+        assert original is not None
+
+        async def spy(incoming: Incoming) -> None:
+            seen.append(incoming)
+            await original(incoming)
+
+        bot.transport._deliver = spy
+        await ana.say(room, "/help")
+        answer = ana.notices[room][-1]
+        await ana.send(room, "thanks", reply_to=answer.event_id)
+        await ana.wait(lambda: len(ana.notices[room]) >= 2)
+        assert seen[-1].reply_to == answer.event_id and seen[-1].text == "thanks"
+        assert seen[-1].address == Address("matrix", chat_id=room, user_id=ana.user_id)
+
+        target = Address("matrix", chat_id=room, user_id=ana.user_id)
+        first = await bot.transport.send(target, Outgoing("only once"), idempotency_key="outbox-42")
+        second = await bot.transport.send(target, Outgoing("only once"), idempotency_key="outbox-42")
+        assert first == second  # the homeserver recognised the retried transaction
+        await ana.say(room, "/whoami")  # by now the notice would have arrived twice
+        assert [n.body for n in ana.notices[room]].count("only once") == 1
+
+
+async def test_export_arrives_as_a_file(synapse: Synapse, sqlite_db: Database, tmp_path: Path) -> None:
+    async with matrix_bot(synapse, sqlite_db, tmp_path / "bot") as bot, MatrixUser(synapse, tmp_path / "sec") as desk:
+        room = await desk.dm(bot.user_id)
+        code = await bot.invite_code(Role.SECRETARIAT, None)
+        await desk.say(room, f"/start {code}")
+        files: list[RoomMessageFile] = []
+        desk.client.add_event_callback(lambda r, e: files.append(e), RoomMessageFile)  # type: ignore[arg-type]
+        await desk.say(room, "/export csv")
+        await desk.wait(lambda: bool(files))
+        assert files[0].body.startswith("pocnet-directory-") and files[0].url.startswith("mxc://")
+        response = await desk.client.download(files[0].url)
+        assert response.body.startswith(b"\xef\xbb\xbfid,state,name")  # type: ignore[union-attr]
+
+
+async def test_synapse_restart_mid_conversation(sqlite_db: Database, tmp_path: Path) -> None:
+    server = Synapse(tmp_path / "own-synapse")
+    server.start()
+    try:
+        async with matrix_bot(server, sqlite_db, tmp_path / "bot") as bot, MatrixUser(server, tmp_path / "a") as ana:
+            room = await ana.dm(bot.user_id)
+            code = await bot.invite_code()
+            assert "Welcome to pocnet" in await ana.say(room, f"/start {code}")
+            await ana.pause()
+            server.stop()  # the homeserver goes away while the bot is syncing …
+            await asyncio.sleep(3)  # … the bot's syncs fail and back off …
+            server.start()  # … and it comes back
+            ana.resume()
+            assert "State: Mexico (MX)" in await ana.say(room, "/whoami", within=60)
+            assert "Commands you can use:" in await ana.say(room, "/help", within=60)
+            bodies = [n.body for n in ana.notices[room]]
+            assert len(bodies) == 3 and sum("Welcome to pocnet" in b for b in bodies) == 1  # nothing replayed
+    finally:
+        server.stop()
+
+
+async def test_members_can_bring_the_bot_into_group_rooms(
+    synapse: Synapse, sqlite_db: Database, tmp_path: Path
+) -> None:
+    async with matrix_bot(synapse, sqlite_db, tmp_path / "bot") as bot, MatrixUser(synapse, tmp_path / "ana") as ana:
+        dm = await ana.dm(bot.user_id)
+        await ana.say(dm, f"/start {await bot.invite_code()}")
+        response = await ana.client.room_create(name="MX working group", invite=[bot.user_id])
+        group = response.room_id  # type: ignore[union-attr]
+        await ana.wait(lambda: (bot.user_id, "join") in ana.memberships[group])
+        assert "State: Mexico (MX)" in await ana.say(group, "/whoami")
+
+
+def test_homeserver_errors_are_classified_for_retry() -> None:
+    from types import SimpleNamespace
+
+    from bot.transports.matrix import MatrixError, _classify
+
+    limited = MatrixError(SimpleNamespace(status_code="M_LIMIT_EXCEEDED", retry_after_ms=1500, message="slow"))
+    assert _classify(limited).after == 1.5
+    assert _classify(MatrixError(SimpleNamespace(status_code="M_FORBIDDEN", message="no"))).after is None
+    assert _classify(MatrixError(SimpleNamespace(status_code="M_UNKNOWN", message="?"))).after == 0
+    assert _classify(TimeoutError()).after == 0
