@@ -5,7 +5,8 @@
         ctx.reply(...)
 
 ``roles`` limits who may run it (the router enforces it and ``/help`` lists only what you may use);
-``public=True`` lets strangers run it too (only ``/start`` is).
+``public=True`` lets strangers run it too (only ``/start`` is). ``readonly=True`` commands only read the
+directory: they get ``ctx.view`` (storage.readmodel) and no database session, which keeps them fast.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class Command:
     roles: frozenset[Role] = ALL_ROLES
     public: bool = False
     aliases: tuple[str, ...] = field(default=())
+    readonly: bool = False  # answered from the directory snapshot, without a database transaction
 
 
 REGISTRY: dict[str, Command] = {}
@@ -45,9 +47,10 @@ def command(
     roles: frozenset[Role] | set[Role] = ALL_ROLES,
     public: bool = False,
     aliases: tuple[str, ...] = (),
+    readonly: bool = False,
 ) -> Callable[[Handler], Handler]:
     def register(func: Handler) -> Handler:
-        cmd = Command(name, func, help, usage, frozenset(roles), public, aliases)
+        cmd = Command(name, func, help, usage, frozenset(roles), public, aliases, readonly)
         for key in (name, *aliases):
             if key in REGISTRY:
                 raise RuntimeError(f"command /{key} registered twice")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import shlex
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,9 +15,20 @@ from bot.ratelimit import SlidingWindow
 from bot.transports.base import Address, Attachment, Incoming, Outgoing
 from storage.access import Actor, Role
 from storage.models import Member
+from storage.readmodel import DirectoryView
 
 if TYPE_CHECKING:
     from bot.config import Settings
+
+
+class NoSession:
+    """Stands in for the session of read-only commands: any use is a programming error."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise RuntimeError(f"a read-only command used the database (session.{name})")
+
+
+NO_SESSION: Any = NoSession()
 
 
 @dataclass(frozen=True)
@@ -34,10 +45,16 @@ class Context:
     translator: Translator
     settings: Settings
     limits: Limits
-    member: Member | None
+    member: Member | None  # an EntryView (same attributes) for read-only commands
     actor: Actor | None
     args: str = ""
     outbox: list[tuple[Address | None, Outgoing]] = field(default_factory=list)
+    view: DirectoryView | None = None  # the directory snapshot, for read-only commands
+
+    @property
+    def directory(self) -> DirectoryView:
+        assert self.view is not None, "only read-only commands get the directory snapshot"
+        return self.view
 
     @property
     def language(self) -> str:

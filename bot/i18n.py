@@ -70,6 +70,7 @@ def best_language(*candidates: str | None) -> str:
     return DEFAULT_LANGUAGE
 
 
+@cache
 def language_name(code: str, in_language: str | None = None, *, capitalize: bool = True) -> str:
     """The language's own name ("Español"), or its name in ``in_language``; from the CLDR.
     ``capitalize=False`` keeps CLDR's in-sentence form ("español", but "English")."""

@@ -19,7 +19,7 @@ from rapidfuzz import process
 
 from bot.commands import REGISTRY
 from bot.config import Settings
-from bot.context import Context, Limits
+from bot.context import NO_SESSION, Context, Limits
 from bot.i18n import Translator, best_language, translator
 from bot.messages import DEACTIVATED, ONBOARDING
 from bot.ratelimit import SlidingWindow
@@ -28,6 +28,7 @@ from storage import members
 from storage.access import Actor, Role
 from storage.db import Database
 from storage.errors import N_, PocnetError
+from storage.readmodel import ReadModel
 
 log = logging.getLogger("pocnet.router")
 
@@ -65,6 +66,7 @@ class Router:
             invite_failures=SlidingWindow(limits.invite_failures, limits.invite_lockout_minutes * 60.0)
         )
         self._warned: set[object] = set()
+        self.read_model = ReadModel(db.sessions)
 
     async def handle(self, msg: Incoming) -> None:
         """Process one message completely; never raises."""
@@ -89,23 +91,39 @@ class Router:
         self._warned.discard(sender_key)
 
         outbox: list[tuple[Address | None, Outgoing]] = []
-        tr = translator(best_language(msg.language_hint, self.settings.bot.default_language))
+        hint = (msg.language_hint, self.settings.bot.default_language)
+        tr = translator(best_language(*hint))
         try:
-            async with self.db.transaction() as session:
-                member = await members.by_identity(session, address.platform, address.user_id)
-                if member is not None and member.active:
-                    tr = translator(
-                        best_language(member.language, msg.language_hint, self.settings.bot.default_language)
+            parsed = parse(msg.text, self.bot_username)
+            cmd = REGISTRY.get(parsed.name) if parsed else None
+            entry = None
+            if parsed is not None and cmd is not None and cmd.readonly:
+                view = await self.read_model.current()
+                entry = view.by_identity.get(sender_key)
+                if entry is None or not entry.active or not (cmd.public or Role(entry.role) in cmd.roles):
+                    entry = None  # strangers and refusals take the ordinary path below
+            if entry is not None and parsed is not None and cmd is not None:
+                # A lookup by a member: answered from the directory snapshot, without a transaction.
+                tr = translator(best_language(entry.language, *hint))
+                actor = Actor(Role(entry.role), entry.state_code, entry.id, f"member:{entry.id}")
+                ctx = Context(msg, NO_SESSION, tr, self.settings, self.limits, entry, actor,  # type: ignore[arg-type]
+                              args=parsed.args, outbox=outbox, view=view)  # fmt: skip
+                log.info("command", extra={"cmd": cmd.name, "member": entry.id, "platform": address.platform})
+                await cmd.handler(msg, ctx)
+            else:
+                async with self.db.transaction() as session:
+                    member = await members.by_identity(session, address.platform, address.user_id)
+                    if member is not None and member.active:
+                        tr = translator(best_language(member.language, *hint))
+                    actor = (
+                        Actor(Role(member.role), member.state_code, member.id, f"member:{member.id}")
+                        if member is not None and member.active
+                        else None
                     )
-                actor = (
-                    Actor(Role(member.role), member.state_code, member.id, f"member:{member.id}")
-                    if member is not None and member.active
-                    else None
-                )
-                ctx = Context(
-                    msg, session, tr, self.settings, self.limits, member if actor else None, actor, outbox=outbox
-                )
-                await self._dispatch(msg, ctx, member)
+                    ctx = Context(
+                        msg, session, tr, self.settings, self.limits, member if actor else None, actor, outbox=outbox
+                    )
+                    await self._dispatch(msg, ctx, member)
         except PocnetError as exc:
             outbox[:] = [(None, Outgoing(self._explain(tr, exc), reply_to=msg.message_id))]
         except Exception:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 
 from bot.context import Context
 from bot.i18n import language_name
@@ -18,11 +19,21 @@ def function_name(ctx: Context, code: str) -> str:
 
 
 def competence_names(ctx: Context, member: Member) -> str:
-    return ", ".join(COMPETENCE_BY_CODE[c].name(ctx.language) for c in member.competences if c in COMPETENCE_BY_CODE)
+    return _competence_names(tuple(member.competences), ctx.language)
+
+
+@cache
+def _competence_names(codes: tuple[str, ...], language: str) -> str:
+    return ", ".join(COMPETENCE_BY_CODE[c].name(language) for c in codes if c in COMPETENCE_BY_CODE)
 
 
 def spoken(ctx: Context, member: Member) -> str:
-    return ", ".join(language_name(code, ctx.language) for code in member.languages)
+    return _spoken(tuple(member.languages), ctx.language)
+
+
+@cache
+def _spoken(codes: tuple[str, ...], language: str) -> str:
+    return ", ".join(language_name(code, language) for code in codes)
 
 
 def availability(ctx: Context, member: Member, now: datetime) -> str:

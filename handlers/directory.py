@@ -9,7 +9,6 @@ from bot.commands import command
 from bot.context import Context
 from bot.transports.base import Incoming
 from handlers.cards import entry_block, entry_card
-from storage import directory, states, vocabularies
 from storage.errors import N_, InvalidInput
 from storage.lookup import split_state_and_topic
 from storage.taxonomy import COMPETENCE_BY_CODE, COMPETENCES, FUNCTIONS
@@ -24,18 +23,19 @@ MAX_LISTED = 10
     help=N_("Who to reach in a state, best match for a topic first"),
     usage=N_("<state> [topic]"),
     aliases=("quien", "quem", "qui"),
+    readonly=True,
 )
 async def whois(msg: Incoming, ctx: Context) -> None:
     words = ctx.args.split()
     if not words:
         raise InvalidInput(N_("Usage: /whois <state> [topic], for example /whois mexico firearms"))
-    vocab = await vocabularies.states(ctx.session)
-    split = split_state_and_topic(vocab, words)
+    directory = ctx.directory
+    split = split_state_and_topic(directory.state_names, words)
     found = split.state
     if found.code is None:
-        await _no_state(ctx, words[0], found.candidates, found.suggestions, split.topic_text)
+        _no_state(ctx, words[0], found.candidates, found.suggestions, split.topic_text)
         return
-    state = await states.get(ctx.session, found.code)
+    state = directory.states[found.code]
     topic_code: str | None = None
     notes: list[str] = []
     if split.topic_text:
@@ -55,7 +55,7 @@ async def whois(msg: Incoming, ctx: Context) -> None:
                 )
             )
         topic_code = topic.code
-    result = await directory.whois(ctx.session, state.code, topic_code, limit=MAX_LISTED)
+    result = directory.whois(state.code, topic_code, limit=MAX_LISTED)
     name = f"{state.name(ctx.language)} ({state.code})"
     if result.total == 0:
         ctx.reply("\n".join([*notes, ctx._("{state} has no contacts in the directory yet.").format(state=name)]))
@@ -82,18 +82,17 @@ async def whois(msg: Incoming, ctx: Context) -> None:
     ctx.reply("\n".join([*notes, header, *blocks, *tail]))
 
 
-async def _no_state(
-    ctx: Context, typed: str, candidates: tuple[str, ...], suggestions: tuple[str, ...], topic: str
-) -> None:
+def _no_state(ctx: Context, typed: str, candidates: tuple[str, ...], suggestions: tuple[str, ...], topic: str) -> None:
+    states = ctx.directory.states
     if candidates:
-        choices = [await states.get(ctx.session, c) for c in candidates]
+        choices = [states[c] for c in candidates]
         ctx.reply(
             ctx._("Which state do you mean?"),
             buttons=tuple((s.name(ctx.language), f"/whois {s.code} {topic}".strip()) for s in choices),
         )
         return
     if suggestions:
-        names = [(await states.get(ctx.session, c)).name(ctx.language) for c in suggestions]
+        names = [states[c].name(ctx.language) for c in suggestions]
         ctx.reply(
             ctx._("There is no state called “{typed}”. Did you mean: {names}?").format(
                 typed=typed, names=", ".join(names)
@@ -103,20 +102,26 @@ async def _no_state(
     ctx.reply(ctx._("There is no state called “{typed}”. Send /states for the list.").format(typed=typed))
 
 
-async def _closest_names(ctx: Context, text: str) -> list[str]:
-    names = await directory.active_names(ctx.session)
+def _closest_names(ctx: Context, text: str) -> list[str]:
+    names = ctx.directory.active_names()
     hits = process.extract(text, names, scorer=fuzz.WRatio, limit=3, score_cutoff=75)
     return [f"{name} (/contact {member_id})" for name, _score, member_id in hits]
 
 
-@command("find", help=N_("Search people by name, institution or topic"), usage=N_("<words>"), aliases=("buscar",))
+@command(
+    "find",
+    help=N_("Search people by name, institution or topic"),
+    usage=N_("<words>"),
+    aliases=("buscar",),
+    readonly=True,
+)
 async def find(msg: Incoming, ctx: Context) -> None:
     words = ctx.args.split()
     if not words:
         raise InvalidInput(N_("Usage: /find <words>, for example /find fiscalia cyber"))
-    people = await directory.find(ctx.session, words, limit=MAX_LISTED + 1)
+    people = ctx.directory.find(words, limit=MAX_LISTED + 1)
     if not people:
-        close = await _closest_names(ctx, ctx.args)
+        close = _closest_names(ctx, ctx.args)
         text = ctx._("No one found for “{words}”.").format(words=ctx.args)
         if close:
             text += "\n" + ctx._("Closest names: {names}").format(names="; ".join(close))
@@ -129,16 +134,22 @@ async def find(msg: Incoming, ctx: Context) -> None:
     ctx.reply("\n".join(lines))
 
 
-@command("contact", help=N_("One person's full card"), usage=N_("<name or id>"), aliases=("contacto", "contato"))
+@command(
+    "contact",
+    help=N_("One person's full card"),
+    usage=N_("<name or id>"),
+    aliases=("contacto", "contato"),
+    readonly=True,
+)
 async def contact(msg: Incoming, ctx: Context) -> None:
     text = ctx.args.strip().lstrip("#")
     if not text:
         raise InvalidInput(N_("Usage: /contact <name or id>"))
     if text.isdigit():
-        member = await directory.get_active(ctx.session, int(text))
+        member = ctx.directory.get_active(int(text))
         people = [member] if member else []
     else:
-        people = await directory.find_by_name(ctx.session, text, limit=MAX_LISTED)
+        people = ctx.directory.find_by_name(text, limit=MAX_LISTED)
     if len(people) == 1:
         ctx.reply(entry_card(ctx, people[0], utcnow()))
         return
@@ -148,7 +159,7 @@ async def contact(msg: Incoming, ctx: Context) -> None:
             buttons=tuple((f"{m.display_name} ({m.state_code or 'OAS'})", f"/contact {m.id}") for m in people),
         )
         return
-    close = [] if text.isdigit() else await _closest_names(ctx, text)
+    close = [] if text.isdigit() else _closest_names(ctx, text)
     reply = ctx._("No one found for “{words}”.").format(words=text)
     if close:
         reply += "\n" + ctx._("Closest names: {names}").format(names="; ".join(close))
@@ -156,17 +167,22 @@ async def contact(msg: Incoming, ctx: Context) -> None:
 
 
 @command(
-    "states", help=N_("Member states, their number of contacts and last confirmation"), aliases=("estados", "etats")
+    "states",
+    help=N_("Member states, their number of contacts and last confirmation"),
+    aliases=("estados", "etats"),
+    readonly=True,
 )
 async def states_(msg: Incoming, ctx: Context) -> None:
     lines = [ctx._("Member states (contacts · last confirmed):")]
-    for row in await directory.summary(ctx.session):
+    for row in ctx.directory.summary():
         confirmed = format_date(row.last_confirmed, "medium", locale=ctx.language) if row.last_confirmed else "—"
         lines.append(f"{row.state.code} {row.state.name(ctx.language)} · {row.contacts} · {confirmed}")
     ctx.reply("\n".join(lines))
 
 
-@command("topics", help=N_("The topics people handle, with their abbreviations"), aliases=("temas", "sujets"))
+@command(
+    "topics", help=N_("The topics people handle, with their abbreviations"), aliases=("temas", "sujets"), readonly=True
+)
 async def topics(msg: Incoming, ctx: Context) -> None:
     lines = [ctx._("Topics (use any of these words in /whois and /find):")]
     for term in COMPETENCES:
@@ -175,7 +191,9 @@ async def topics(msg: Incoming, ctx: Context) -> None:
     ctx.reply("\n".join(lines))
 
 
-@command("functions", help=N_("The functions people hold in the network"), aliases=("funciones", "funcoes"))
+@command(
+    "functions", help=N_("The functions people hold in the network"), aliases=("funciones", "funcoes"), readonly=True
+)
 async def functions(msg: Incoming, ctx: Context) -> None:
     lines = [ctx._("Functions:")]
     lines += [f"{term.code} — {term.name(ctx.language)}" for term in FUNCTIONS]

@@ -9,7 +9,7 @@ from storage.access import Role
 from storage.errors import N_
 
 
-@command("help", help=N_("List the commands you can use"), aliases=("ayuda", "ajuda", "aide"))
+@command("help", help=N_("List the commands you can use"), aliases=("ayuda", "ajuda", "aide"), readonly=True)
 async def help_(msg: Incoming, ctx: Context) -> None:
     lines = [ctx._("Commands you can use:")]
     for cmd in commands_for(Role(ctx.me.role)):

@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.access import Actor
 from storage.models import AuditEvent, Base
 
+CHANGED = "pocnet_changed"  # session.info flag: this transaction changed data (see storage.readmodel)
+
 
 def snapshot(obj: Base) -> dict[str, Any]:
     """The column values of a row, JSON-ready (datetimes as ISO 8601)."""
@@ -44,6 +46,7 @@ def record(
         note=note,
     )
     session.add(event)
+    session.info[CHANGED] = True
     return event
 
 

@@ -132,8 +132,8 @@ class TelegramTransport:
             Application.builder()
             .token(settings.token.get_secret_value())
             .base_url(settings.base_url)
-            # 8 chats at a time: measured 207 updates/s against 122/s with 64 (tasks then queue for the
-            # database pool and contend for the GIL); see benchmarks/telegram_throughput.py.
+            # 8 chats at a time: with 64, tasks queued for the database pool and contended for the GIL (122 vs
+            # 207 updates/s before lookups moved to the in-memory snapshot); see benchmarks/telegram_throughput.py.
             .concurrent_updates(PerChatOrder(8))
             .connection_pool_size(64)
             .job_queue(None)  # reminders are ours (reminders/), not tied to Telegram

@@ -1,0 +1,249 @@
+"""The directory as read by lookups: an in-memory snapshot of every member, rebuilt when data changes.
+
+Every lookup (/whois, /find, /contact, /states, /help …) is answered from here without touching the
+database, which is what keeps them fast under load. The snapshot is rebuilt on the first read after a
+change: at once for changes made by this process (any transaction that wrote an audit event — and every
+change does), and within ``POLL_SECONDS`` for changes made by another process (the CLI, a second bot),
+noticed through the highest audit event id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import event, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+
+from storage.audit import CHANGED
+from storage.lookup import Vocabulary
+from storage.models import AuditEvent, Identity, Member, MemberCompetence, State
+from storage.taxonomy import FUNCTION_RANK
+from storage.text import fold
+from storage.vocabularies import FUNCTION_NAMES, TOPICS
+
+POLL_SECONDS = 1.0
+_UNRANKED = len(FUNCTION_RANK)
+
+
+# --- change tracking --------------------------------------------------------------------------------
+
+_local_changes = 0  # transactions of this process that changed data (audit.record marks them)
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    global _local_changes
+    if session.info.pop(CHANGED, False):
+        _local_changes += 1
+
+
+@event.listens_for(Session, "after_rollback")
+def _after_rollback(session: Session) -> None:
+    session.info.pop(CHANGED, None)
+
+
+# --- the snapshot -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StateView:
+    code: str
+    name_en: str
+    name_es: str
+    name_pt: str
+    name_fr: str
+    default_timezone: str
+    aliases: tuple[str, ...]
+
+    def name(self, language: str) -> str:
+        return str(getattr(self, f"name_{language}", None) or self.name_en)
+
+
+@dataclass(frozen=True, slots=True)
+class IdentityView:
+    platform: str
+    user_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class EntryView:
+    """A member as lookups see it; attribute names match ``storage.models.Member``."""
+
+    id: int
+    display_name: str
+    role: str
+    function: str
+    state_code: str | None
+    state: StateView | None
+    institution: str | None
+    language: str | None
+    languages: tuple[str, ...]
+    timezone: str | None
+    office_hours: str | None
+    email: str | None
+    phone: str | None
+    active: bool
+    created_at: datetime
+    last_confirmed_at: datetime | None
+    verified_at: datetime | None
+    competences: tuple[str, ...]
+    identities: tuple[IdentityView, ...]
+    search_key: str
+
+    @property
+    def rank(self) -> tuple[int, str, int]:
+        return (FUNCTION_RANK.get(self.function, _UNRANKED), self.display_name, self.id)
+
+
+@dataclass(frozen=True)
+class WhoisResult:
+    members: list[EntryView]
+    total: int  # active contacts of the state
+    matching: int  # of which handle the topic (0 when no topic)
+
+
+@dataclass(frozen=True)
+class StateSummary:
+    state: StateView
+    contacts: int
+    last_confirmed: datetime | None
+
+
+@dataclass
+class DirectoryView:
+    states: dict[str, StateView]
+    by_id: dict[int, EntryView]
+    by_identity: dict[tuple[str, str], EntryView]
+    by_state: dict[str, list[EntryView]] = field(default_factory=dict)  # active only, in listing order
+    state_names: Vocabulary = field(default_factory=lambda: Vocabulary({}))
+
+    def __post_init__(self) -> None:
+        grouped: defaultdict[str, list[EntryView]] = defaultdict(list)
+        for entry in self.by_id.values():
+            if entry.active and entry.state_code:
+                grouped[entry.state_code].append(entry)
+        self.by_state = {code: sorted(entries, key=lambda e: e.rank) for code, entries in grouped.items()}
+        self.state_names = Vocabulary(
+            {s.code: (s.name_en, s.name_es, s.name_pt, s.name_fr, *s.aliases) for s in self.states.values()}
+        )
+        self._active = sorted((e for e in self.by_id.values() if e.active), key=lambda e: e.rank)
+        self._keys = [(e.search_key, e.id) for e in self._active]
+        self._by_competence: defaultdict[str, set[int]] = defaultdict(set)
+        self._by_function: defaultdict[str, set[int]] = defaultdict(set)
+        for e in self._active:
+            self._by_function[e.function].add(e.id)
+            for code in e.competences:
+                self._by_competence[code].add(e.id)
+
+    def whois(self, state_code: str, competence: str | None, *, limit: int = 10) -> WhoisResult:
+        """A state's contacts, those handling ``competence`` first, then by function and name."""
+        everyone = self.by_state.get(state_code, [])
+        if not competence:
+            return WhoisResult(everyone[:limit], len(everyone), 0)
+        matching = [e for e in everyone if competence in e.competences]
+        others = [e for e in everyone if competence not in e.competences]
+        return WhoisResult((matching + others)[:limit], len(everyone), len(matching))
+
+    def find(self, words: list[str], *, limit: int = 20) -> list[EntryView]:
+        """People whose name or institution contains every word, or who handle the topic (or hold the
+        function) a word names."""
+        found: set[int] | None = None
+        for word in words:
+            key = fold(word)
+            ids = {member_id for search_key, member_id in self._keys if key in search_key}
+            topic = TOPICS.exact(word)
+            if topic is not None and topic.code:
+                ids |= self._by_competence.get(topic.code, set())
+            function = FUNCTION_NAMES.exact(word)
+            if function is not None and function.code:
+                ids |= self._by_function.get(function.code, set())
+            found = ids if found is None else found & ids
+            if not found:
+                return []
+        entries = [self.by_id[i] for i in found or ()]
+        return sorted(entries, key=lambda e: (e.state_code or "", e.rank))[:limit]
+
+    def find_by_name(self, text: str, *, limit: int = 10) -> list[EntryView]:
+        key = fold(text)
+        found = [self.by_id[member_id] for search_key, member_id in self._keys if key in search_key]
+        return sorted(found, key=lambda e: (e.display_name, e.id))[:limit]
+
+    def get_active(self, member_id: int) -> EntryView | None:
+        entry = self.by_id.get(member_id)
+        return entry if entry is not None and entry.active else None
+
+    def active_names(self) -> dict[int, str]:
+        return {e.id: e.display_name for e in self._active}
+
+    def summary(self) -> list[StateSummary]:
+        rows = []
+        for code in sorted(self.states):
+            entries = self.by_state.get(code, [])
+            confirmed = [e.last_confirmed_at for e in entries if e.last_confirmed_at]
+            rows.append(StateSummary(self.states[code], len(entries), max(confirmed) if confirmed else None))
+        return rows
+
+
+async def load(session: AsyncSession) -> DirectoryView:
+    states = {
+        s.code: StateView(s.code, s.name_en, s.name_es, s.name_pt, s.name_fr, s.default_timezone, tuple(s.aliases))
+        for s in await session.scalars(select(State))
+    }
+    competences: defaultdict[int, list[str]] = defaultdict(list)
+    for member_id, code in await session.execute(
+        select(MemberCompetence.member_id, MemberCompetence.competence).order_by(MemberCompetence.competence)
+    ):
+        competences[member_id].append(code)
+    identities: defaultdict[int, list[IdentityView]] = defaultdict(list)
+    identity_rows = (await session.execute(select(Identity.member_id, Identity.platform, Identity.user_id))).all()
+    for member_id, platform, user_id in identity_rows:
+        identities[member_id].append(IdentityView(platform, user_id))
+    by_id: dict[int, EntryView] = {}
+    for m in (await session.execute(select(Member.__table__))).all():  # plain rows: no ORM bookkeeping
+        by_id[m.id] = _entry(m, states, competences[m.id], identities[m.id])
+    by_identity = {(platform, user_id): by_id[member_id] for member_id, platform, user_id in identity_rows}
+    return DirectoryView(states, by_id, by_identity)
+
+
+def _entry(m: Any, states: dict[str, StateView], competences: list[str], identities: list[Any]) -> EntryView:
+    return EntryView(
+        id=m.id, display_name=m.display_name, role=m.role, function=m.function, state_code=m.state_code,
+        state=states.get(m.state_code) if m.state_code else None, institution=m.institution, language=m.language,
+        languages=tuple(m.languages or ()), timezone=m.timezone, office_hours=m.office_hours, email=m.email,
+        phone=m.phone, active=m.active, created_at=m.created_at, last_confirmed_at=m.last_confirmed_at,
+        verified_at=m.verified_at, competences=tuple(competences), identities=tuple(identities),
+        search_key=m.search_key,
+    )  # fmt: skip
+
+
+class ReadModel:
+    """Hands out the current snapshot for one database, rebuilding it when something changed."""
+
+    def __init__(self, sessions: Any) -> None:
+        self._sessions = sessions
+        self._view: DirectoryView | None = None
+        self._seen: tuple[int, int] = (-1, -1)  # (local changes, highest audit id) the view reflects
+        self._checked = 0.0
+        self._lock = asyncio.Lock()
+
+    async def current(self) -> DirectoryView:
+        if (
+            self._view is not None
+            and self._seen[0] == _local_changes
+            and time.monotonic() - self._checked < POLL_SECONDS
+        ):
+            return self._view
+        async with self._lock:
+            async with self._sessions() as session:
+                latest = (_local_changes, await session.scalar(select(func.max(AuditEvent.id))) or 0)
+                self._checked = time.monotonic()
+                if self._view is None or latest != self._seen:
+                    self._view = await load(session)
+                    self._seen = latest
+            return self._view
