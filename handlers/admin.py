@@ -9,11 +9,10 @@ from datetime import timedelta
 from bot.commands import command
 from bot.context import Context
 from bot.transports.base import Incoming
-from handlers.common import role_label, when
+from handlers.common import member_by_id, role_label, when
 from storage import invites, members, states
 from storage.access import Role
 from storage.errors import N_, InvalidInput
-from storage.models import Member
 
 MANAGERS = frozenset({Role.SECRETARIAT, Role.CONTACT})
 _DURATION = re.compile(r"^(\d{1,3})([dh])$")
@@ -62,22 +61,15 @@ async def invite(msg: Incoming, ctx: Context) -> None:
     )
 
 
-async def _member_from_args(ctx: Context, usage: str) -> Member:
-    arg = ctx.args.strip().lstrip("#")
-    if not arg.isdigit():
-        raise InvalidInput(usage)
-    return await members.get(ctx.session, int(arg))
-
-
 @command("deactivate", help=N_("Remove a member's access"), usage=N_("<member id>"), roles=MANAGERS)
 async def deactivate(msg: Incoming, ctx: Context) -> None:
-    member = await _member_from_args(ctx, N_("Usage: /deactivate <member id>"))
+    member = await member_by_id(ctx, ctx.args, N_("Usage: /deactivate <member id>"))
     await members.set_active(ctx.session, ctx.as_actor, member, False)
     ctx.reply(ctx._("{name} (#{id}) is deactivated.").format(name=member.display_name, id=member.id))
 
 
 @command("reactivate", help=N_("Restore a member's access"), usage=N_("<member id>"), roles=MANAGERS)
 async def reactivate(msg: Incoming, ctx: Context) -> None:
-    member = await _member_from_args(ctx, N_("Usage: /reactivate <member id>"))
+    member = await member_by_id(ctx, ctx.args, N_("Usage: /reactivate <member id>"))
     await members.set_active(ctx.session, ctx.as_actor, member, True)
     ctx.reply(ctx._("{name} (#{id}) is active again.").format(name=member.display_name, id=member.id))

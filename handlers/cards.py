@@ -7,7 +7,7 @@ from functools import cache
 
 from bot.context import Context
 from bot.i18n import language_name
-from handlers.common import state_label, when, zone_of
+from handlers.common import card_head, when, zone_of
 from storage import hours
 from storage.models import Member
 from storage.taxonomy import COMPETENCE_BY_CODE, FUNCTION_BY_CODE
@@ -64,13 +64,7 @@ def entry_block(ctx: Context, member: Member, now: datetime, number: int, *, wit
 
 def entry_card(ctx: Context, member: Member, now: datetime) -> str:
     _ = ctx._
-    lines = [
-        f"{member.display_name} (#{member.id})",
-        _("Function: {function}").format(function=function_name(ctx, member.function)),
-        _("State: {state}").format(state=state_label(ctx, member)),
-    ]
-    if member.institution:
-        lines.append(_("Institution: {institution}").format(institution=member.institution))
+    lines = card_head(ctx, member, _("Function: {function}").format(function=function_name(ctx, member.function)))
     if member.competences:
         lines.append(_("Competences: {competences}").format(competences=competence_names(ctx, member)))
     if member.languages:

@@ -10,8 +10,9 @@ from babel.dates import format_date, format_time
 
 from bot.context import Context
 from bot.i18n import language_name
+from storage import members
 from storage.access import Role
-from storage.errors import N_
+from storage.errors import N_, InvalidInput
 from storage.models import Member
 
 ROLE_LABELS = {
@@ -59,15 +60,29 @@ def state_label(ctx: Context, member: Member) -> str:
     return f"{member.state.name(ctx.language)} ({member.state.code})"
 
 
-def member_card(ctx: Context, member: Member) -> str:
-    _ = ctx._
+async def member_by_id(ctx: Context, text: str, usage: str) -> Member:
+    """The member a command names by id ("42" or "#42"); ``usage`` explains the command otherwise."""
+    text = text.strip().lstrip("#")
+    if not text.isdigit():
+        raise InvalidInput(usage)
+    return await members.get(ctx.session, int(text))
+
+
+def card_head(ctx: Context, member: Member, role_line: str) -> list[str]:
+    """The first lines of every card about a person: name and id, role, state, institution."""
     lines = [
         f"{member.display_name} (#{member.id})",
-        _("Role: {role}").format(role=role_label(ctx, member.role)),
-        _("State: {state}").format(state=state_label(ctx, member)),
+        role_line,
+        ctx._("State: {state}").format(state=state_label(ctx, member)),
     ]
     if member.institution:
-        lines.append(_("Institution: {institution}").format(institution=member.institution))
+        lines.append(ctx._("Institution: {institution}").format(institution=member.institution))
+    return lines
+
+
+def member_card(ctx: Context, member: Member) -> str:
+    _ = ctx._
+    lines = card_head(ctx, member, _("Role: {role}").format(role=role_label(ctx, member.role)))
     lang = member.language or ctx.language
     lines.append(_("Language: {language}").format(language=language_name(lang, ctx.language)))
     platforms = sorted({i.platform for i in member.identities})

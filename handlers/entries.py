@@ -7,7 +7,7 @@ from bot.commands import command
 from bot.context import Context
 from bot.transports.base import Attachment, Incoming
 from handlers.cards import entry_card
-from handlers.common import when
+from handlers.common import member_by_id, when
 from storage import directory, exchange, invites, members, vocabularies
 from storage.access import Role
 from storage.entry_fields import FIELDS
@@ -61,13 +61,6 @@ async def confirm(msg: Incoming, ctx: Context) -> None:
     )
 
 
-async def _target(ctx: Context, text: str, usage: str) -> Member:
-    text = text.strip().lstrip("#")
-    if not text.isdigit():
-        raise InvalidInput(usage)
-    return await members.get(ctx.session, int(text))
-
-
 ENTRY_USAGE = N_(
     "Usage: /entry <id> · /entry <id> set <field> <value> · /entry <id> invite · /entry add <state> <function> <name>"
 )
@@ -86,7 +79,7 @@ async def entry(msg: Incoming, ctx: Context) -> None:
     if words[0].lower() == "add":
         await _add(ctx, ctx.args.split(maxsplit=3)[1:])
         return
-    member = await _target(ctx, words[0], ENTRY_USAGE)
+    member = await member_by_id(ctx, words[0], ENTRY_USAGE)
     action = words[1].lower() if len(words) > 1 else ""
     if not action:
         status = "" if member.active else "\n" + ctx._("Status: deactivated")
@@ -131,7 +124,7 @@ async def _add(ctx: Context, words: list[str]) -> None:
 
 @command("verify", help=N_("Mark an entry as verified by the Secretariat"), usage=N_("<id>"), roles=SECRETARIAT)
 async def verify(msg: Incoming, ctx: Context) -> None:
-    member = await _target(ctx, ctx.args, N_("Usage: /verify <id>"))
+    member = await member_by_id(ctx, ctx.args, N_("Usage: /verify <id>"))
     await directory.verify(ctx.session, ctx.as_actor, member)
     ctx.reply(ctx._("{name} (#{id}) is verified.").format(name=member.display_name, id=member.id))
 
