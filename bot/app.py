@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Sequence
 
 from bot.config import Settings
+from bot.metrics import Metrics, StatusServer
 from bot.router import Router
 from bot.transports.base import Address, Outgoing, Transport
 from storage.db import Database
@@ -24,7 +25,10 @@ class App:
         self.settings = settings
         self.db = db
         self.transports = {t.platform: t for t in transports}
-        self.router = Router(db, settings, self.send, bot_username=None)
+        self.metrics = Metrics()
+        self.router = Router(db, settings, self.send, bot_username=None, metrics=self.metrics)
+        m = settings.metrics
+        self.status = StatusServer(self.metrics, db, m.listen, m.port) if m.enabled else None
         self._stop = asyncio.Event()
 
     async def send(self, to: Address, message: Outgoing, *, idempotency_key: str | None = None) -> str:
@@ -34,6 +38,8 @@ class App:
         return await transport.send(to, message, idempotency_key=idempotency_key or uuid.uuid4().hex)
 
     async def start(self) -> None:
+        if self.status is not None:
+            await self.status.start()
         for transport in self.transports.values():
             await transport.start(self.router.handle)
             username = getattr(transport, "username", None)
@@ -47,6 +53,8 @@ class App:
                 await transport.stop()
             except Exception:
                 log.exception("transport did not stop cleanly", extra={"platform": transport.platform})
+        if self.status is not None:
+            await self.status.stop()
         await self.db.dispose()
 
     def request_stop(self) -> None:

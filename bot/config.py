@@ -112,6 +112,12 @@ class MatrixSection(Section):
         return bool(self.homeserver and self.user_id)
 
 
+class MetricsSection(Section):
+    enabled: bool = False
+    listen: str = "127.0.0.1"
+    port: int = Field(9464, ge=1, le=65535)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="POCNET_", env_nested_delimiter="__", extra="forbid")
 
@@ -122,6 +128,7 @@ class Settings(BaseSettings):
     console: ConsoleSection = ConsoleSection()
     telegram: TelegramSection = TelegramSection()
     matrix: MatrixSection = MatrixSection()
+    metrics: MetricsSection = MetricsSection()
 
     @classmethod
     def settings_customise_sources(

@@ -22,6 +22,7 @@ from bot.config import Settings
 from bot.context import NO_SESSION, Context, Limits
 from bot.i18n import Translator, best_language, translator
 from bot.messages import DEACTIVATED, ONBOARDING
+from bot.metrics import Metrics
 from bot.ratelimit import SlidingWindow
 from bot.transports.base import Address, Incoming, Outgoing
 from storage import members
@@ -55,8 +56,17 @@ def parse(text: str, bot_username: str | None = None) -> Parsed | None:
 
 
 class Router:
-    def __init__(self, db: Database, settings: Settings, send: Send, *, bot_username: str | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        send: Send,
+        *,
+        bot_username: str | None = None,
+        metrics: Metrics | None = None,
+    ) -> None:
         self.db = db
+        self.metrics = metrics or Metrics()
         self.settings = settings
         self.send = send
         self.bot_username = bot_username
@@ -71,7 +81,8 @@ class Router:
     async def handle(self, msg: Incoming) -> None:
         """Process one message completely; never raises."""
         try:
-            await self._handle(msg)
+            with self.metrics.latency.time():
+                await self._handle(msg)
         except Exception:  # last line of defence: log, and stay alive
             ref = secrets.token_hex(3)
             log.exception("unhandled error outside a handler", extra={"ref": ref})
@@ -87,6 +98,7 @@ class Router:
                     msg, [(None, Outgoing(tr(N_("You are sending commands too fast. Please wait a minute."))))]
                 )
             log.warning("rate limited", extra={"platform": address.platform, "user": address.user_id})
+            self.metrics.rate_limited.inc()
             return
         self._warned.discard(sender_key)
 
@@ -96,6 +108,7 @@ class Router:
         try:
             parsed = parse(msg.text, self.bot_username)
             cmd = REGISTRY.get(parsed.name) if parsed else None
+            self.metrics.commands.labels(cmd.name if cmd else "-", address.platform).inc()
             entry = None
             if parsed is not None and cmd is not None and cmd.readonly:
                 view = await self.read_model.current()
@@ -125,8 +138,10 @@ class Router:
                     )
                     await self._dispatch(msg, ctx, member)
         except PocnetError as exc:
+            self.metrics.errors.labels("input").inc()
             outbox[:] = [(None, Outgoing(self._explain(tr, exc), reply_to=msg.message_id))]
         except Exception:
+            self.metrics.errors.labels("internal").inc()
             ref = secrets.token_hex(3).upper()
             log.exception("handler failed", extra={"ref": ref, "platform": address.platform, "text": msg.text[:80]})
             apology = tr(N_("Sorry, something went wrong on our side. The team has been notified (reference {ref})."))
@@ -178,7 +193,10 @@ class Router:
 
     async def _deliver(self, msg: Incoming, outbox: list[tuple[Address | None, Outgoing]]) -> None:
         for to, outgoing in outbox:
+            platform = (to or msg.address).platform
             try:
                 await self.send(to or msg.address, outgoing)
+                self.metrics.sent.labels(platform).inc()
             except Exception:
-                log.exception("send failed", extra={"platform": (to or msg.address).platform})
+                self.metrics.failed.labels(platform).inc()
+                log.exception("send failed", extra={"platform": platform})
