@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 
 from bot.context import Context
-from bot.i18n import language_name
-from handlers.common import card_head, when, zone_of
+from bot.i18n import Translator, language_name
+from handlers.common import card_head, when, zone, zone_of
 from storage import hours
 from storage.models import Member
 from storage.taxonomy import COMPETENCE_BY_CODE, FUNCTION_BY_CODE
@@ -38,15 +38,21 @@ def _spoken(codes: tuple[str, ...], language: str) -> str:
 
 def availability(ctx: Context, member: Member, now: datetime) -> str:
     """ "Local time 14:05 — within office hours (Mon-Fri 09:00–17:00)" in the reader's language."""
-    zone = zone_of(member)
-    local = f"{now.astimezone(zone):%H:%M}"  # 24-hour clock, as pocnet shows times in every language
-    if not member.office_hours:
-        return ctx._("Local time {time} — office hours not given").format(time=local)
-    office = hours.parse(member.office_hours)
-    shown = office.shown(ctx.language)
-    if office.is_open(now, zone):
-        return ctx._("Local time {time} — within office hours ({hours})").format(time=local, hours=shown)
-    return ctx._("Local time {time} — outside office hours ({hours})").format(time=local, hours=shown)
+    minute = now.replace(second=0, microsecond=0)
+    return _availability(zone_of(member).key, member.office_hours, ctx.translator, minute)
+
+
+@lru_cache(maxsize=4096)
+def _availability(zone_name: str, office_hours: str | None, translator: Translator, minute: datetime) -> str:
+    _ = translator.gettext
+    local = f"{minute.astimezone(zone(zone_name)):%H:%M}"  # 24-hour clock, as pocnet shows times everywhere
+    if not office_hours:
+        return _("Local time {time} — office hours not given").format(time=local)
+    office = hours.parse(office_hours)
+    shown = office.shown(translator.language)
+    if office.is_open(minute, zone(zone_name)):
+        return _("Local time {time} — within office hours ({hours})").format(time=local, hours=shown)
+    return _("Local time {time} — outside office hours ({hours})").format(time=local, hours=shown)
 
 
 def entry_block(ctx: Context, member: Member, now: datetime, number: int, *, with_state: bool = False) -> str:

@@ -41,6 +41,11 @@ class Vocabulary:
     def _sorted(self, codes: Iterable[str]) -> tuple[str, ...]:
         return tuple(sorted(set(codes), key=self._order.__getitem__))
 
+    def named(self, text: str) -> str | None:
+        """The code whose name (folded) is exactly ``text``, when only one code has that name."""
+        codes = self._by_key.get(fold(text))
+        return next(iter(codes)) if codes is not None and len(codes) == 1 else None
+
     def exact(self, text: str) -> Resolution | None:
         """Exact name or unique prefix; None when neither applies."""
         query = fold(text)
@@ -95,6 +100,10 @@ class Split:
 
 def split_state_and_topic(states: Vocabulary, words: list[str]) -> Split:
     """The longest leading run of words that names a state; the rest is the topic."""
+    for cut in range(len(words), 0, -1):  # whole names first: a dictionary look-up each
+        code = states.named(" ".join(words[:cut]))
+        if code is not None:
+            return Split(Resolution(code=code), " ".join(words[cut:]))
     for cut in range(len(words), 0, -1):
         found = states.exact(" ".join(words[:cut]))
         if found is not None and found.code:
