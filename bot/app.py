@@ -38,6 +38,10 @@ class App:
         return await transport.send(to, message, idempotency_key=idempotency_key or uuid.uuid4().hex)
 
     async def start(self) -> None:
+        try:  # load the directory snapshot now rather than on the first question
+            await self.router.read_model.current()
+        except Exception as exc:  # the database may come later; lookups will load it then
+            log.warning("directory snapshot not loaded at start", extra={"reason": repr(exc)[:200]})
         if self.status is not None:
             await self.status.start()
         for transport in self.transports.values():

@@ -56,15 +56,29 @@ def _availability(zone_name: str, office_hours: str | None, translator: Translat
 
 
 def entry_block(ctx: Context, member: Member, now: datetime, number: int, *, with_state: bool = False) -> str:
+    """A person in a list: name, function, institution; topics and languages; local time and office hours."""
+    return f"{number}. {_block(member, ctx.translator, now.replace(second=0, microsecond=0), with_state)}"
+
+
+@lru_cache(maxsize=8192)
+def _block(member: Member, translator: Translator, minute: datetime, with_state: bool) -> str:
+    # Keyed on the member object itself: snapshot entries are replaced, never changed, when data changes.
+    language = translator.language
     where = f" ({member.state_code or 'OAS'})" if with_state else ""
-    first = f"{number}. {member.display_name}{where} — {function_name(ctx, member.function)}"
+    function = FUNCTION_BY_CODE.get(member.function)
+    first = f"{member.display_name}{where} — {function.name(language) if function else member.function}"
     if member.institution:
         first += f" · {member.institution}"
     lines = [first]
-    details = [part for part in (competence_names(ctx, member), spoken(ctx, member)) if part]
+    details = [
+        d
+        for d in (_competence_names(tuple(member.competences), language), _spoken(tuple(member.languages), language))
+        if d
+    ]
     if details:
         lines.append("   " + " · ".join(details))
-    lines.append(f"   {availability(ctx, member, now)} · /contact {member.id}")
+    status = _availability(zone_of(member).key, member.office_hours, translator, minute)
+    lines.append(f"   {status} · /contact {member.id}")
     return "\n".join(lines)
 
 

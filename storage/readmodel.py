@@ -71,9 +71,10 @@ class IdentityView:
     user_id: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class EntryView:
-    """A member as lookups see it; attribute names match ``storage.models.Member``."""
+    """A member as lookups see it; attribute names match ``storage.models.Member``. Compared and hashed
+    by identity: a changed member is a new entry in a new snapshot, so caches keyed on entries stay right."""
 
     id: int
     display_name: str

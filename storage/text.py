@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 _NON_WORD = re.compile(r"[^0-9a-z]+")
 
 
+@lru_cache(maxsize=65536)  # the same names and topics are typed over and over
 def fold(text: str) -> str:
     """``"  Saint-Kitts & Névis "`` → ``"saint kitts nevis"``."""
     decomposed = unicodedata.normalize("NFKD", text)
