@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.i18n import Translator, best_language, translator
 from bot.ratelimit import SlidingWindow
 from bot.transports.base import Address, Attachment, Incoming, Outgoing
-from storage.access import Actor, Role
+from storage.access import Actor
 from storage.models import Member
 from storage.readmodel import DirectoryView
 
@@ -87,7 +87,7 @@ class Context:
     def use_member(self, member: Member) -> None:
         """The sender just became ``member`` (onboarding): answer as them, in their language."""
         self.member = member
-        self.actor = Actor(Role(member.role), member.state_code, member.id, f"member:{member.id}")
+        self.actor = Actor.of(member)
         self.translator = translator(best_language(member.language, self.settings.bot.default_language))
 
     @property

@@ -118,8 +118,7 @@ class Router:
             if entry is not None and parsed is not None and cmd is not None:
                 # A lookup by a member: answered from the directory snapshot, without a transaction.
                 tr = translator(best_language(entry.language, *hint))
-                actor = Actor(Role(entry.role), entry.state_code, entry.id, f"member:{entry.id}")
-                ctx = Context(msg, NO_SESSION, tr, self.settings, self.limits, entry, actor,  # type: ignore[arg-type]
+                ctx = Context(msg, NO_SESSION, tr, self.settings, self.limits, entry, Actor.of(entry),  # type: ignore[arg-type]
                               args=parsed.args, outbox=outbox, view=view)  # fmt: skip
                 log.info("command", extra={"cmd": cmd.name, "member": entry.id, "platform": address.platform})
                 await cmd.handler(msg, ctx)
@@ -128,11 +127,7 @@ class Router:
                     member = await members.by_identity(session, address.platform, address.user_id)
                     if member is not None and member.active:
                         tr = translator(best_language(member.language, *hint))
-                    actor = (
-                        Actor(Role(member.role), member.state_code, member.id, f"member:{member.id}")
-                        if member is not None and member.active
-                        else None
-                    )
+                    actor = Actor.of(member) if member is not None and member.active else None
                     ctx = Context(
                         msg, session, tr, self.settings, self.limits, member if actor else None, actor, outbox=outbox
                     )

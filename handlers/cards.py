@@ -10,6 +10,7 @@ from bot.i18n import Translator, language_name
 from handlers.common import card_head, when, zone, zone_of
 from storage import hours
 from storage.models import Member
+from storage.readmodel import EntryView
 from storage.taxonomy import COMPETENCE_BY_CODE, FUNCTION_BY_CODE
 
 
@@ -55,14 +56,15 @@ def _availability(zone_name: str, office_hours: str | None, translator: Translat
     return _("Local time {time} — outside office hours ({hours})").format(time=local, hours=shown)
 
 
-def entry_block(ctx: Context, member: Member, now: datetime, number: int, *, with_state: bool = False) -> str:
+def entry_block(ctx: Context, member: EntryView, now: datetime, number: int, *, with_state: bool = False) -> str:
     """A person in a list: name, function, institution; topics and languages; local time and office hours."""
     return f"{number}. {_block(member, ctx.translator, now.replace(second=0, microsecond=0), with_state)}"
 
 
 @lru_cache(maxsize=8192)
-def _block(member: Member, translator: Translator, minute: datetime, with_state: bool) -> str:
-    # Keyed on the member object itself: snapshot entries are replaced, never changed, when data changes.
+def _block(member: EntryView, translator: Translator, minute: datetime, with_state: bool) -> str:
+    # Keyed on the snapshot entry itself (hashed by identity): entries are replaced, never changed, when
+    # data changes — which is why this takes an EntryView and never a live ORM Member.
     language = translator.language
     where = f" ({member.state_code or 'OAS'})" if with_state else ""
     function = FUNCTION_BY_CODE.get(member.function)

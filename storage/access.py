@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from storage.errors import AccessDenied
 
@@ -38,6 +39,11 @@ class Actor:
     label: str = ""
 
     @property
+    def name(self) -> str:
+        """How the audit trail names this actor."""
+        return self.label or f"member:{self.member_id}"
+
+    @property
     def is_secretariat(self) -> bool:
         return self.role is Role.SECRETARIAT
 
@@ -57,6 +63,13 @@ class Actor:
     def ensure_can_manage(self, target_role: Role, target_state: str | None) -> None:
         """Deactivate/reactivate/edit another member: Secretariat anyone; contacts their own officials."""
         self.ensure_can_grant(target_role, target_state)
+
+    @classmethod
+    def of(cls, member: Any) -> Actor:
+        """The actor for a member (a ``Member`` row or a directory snapshot entry)."""
+        return cls(
+            role=Role(member.role), state_code=member.state_code, member_id=member.id, label=f"member:{member.id}"
+        )
 
     @classmethod
     def system(cls, label: str) -> Actor:

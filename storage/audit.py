@@ -36,7 +36,7 @@ def record(
     identity = inspect(subject).identity
     subject_id = ",".join(str(part) for part in identity) if identity else "?"
     event = AuditEvent(
-        actor=actor.label or f"member:{actor.member_id}",
+        actor=actor.name,
         actor_member_id=actor.member_id,
         action=action,
         subject_type=type(subject).__tablename__,

@@ -94,7 +94,7 @@ async def create(
         state_code=state_code,
         display_name=display_name,
         member_id=member.id if member else None,
-        created_by=actor.label or f"member:{actor.member_id}",
+        created_by=actor.name,
         created_at=now,
         expires_at=now + ttl,
     )
