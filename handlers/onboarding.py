@@ -32,6 +32,15 @@ async def start(msg: Incoming, ctx: Context) -> None:
     if not code:
         ctx.reply(ctx._(ONBOARDING))
         return
+    if not msg.private:  # everyone in the group has now seen the code: it must not work for anyone
+        await invites.revoke(ctx.session, code, reason="shown in a group chat")
+        ctx.reply(
+            ctx._(
+                "For safety, invitation codes only work in a private chat with the bot. This code was shown in "
+                "a group, so it no longer works: ask for a new one and send it to the bot privately."
+            )
+        )
+        return
     # ctx.member is None here both for strangers and for deactivated members; neither may redeem.
     key = (msg.address.platform, msg.address.user_id)
     failures = ctx.limits.invite_failures

@@ -104,6 +104,19 @@ async def create(
     return NewInvite(code=code, invite=invite)
 
 
+async def revoke(session: AsyncSession, code: str, *, reason: str, now: datetime | None = None) -> bool:
+    """Make an unused code unusable (e.g. it was posted where others could read it). True if it was live."""
+    invite = await session.scalar(select(Invite).where(Invite.code_hash == _hash(code)))
+    if invite is None or invite.used_at is not None:
+        return False
+    before = audit.snapshot(invite)
+    invite.used_at = now or utcnow()
+    await session.flush()
+    audit.record(session, Actor.system("pocnet"), "invite.revoke", invite, before=before,
+                 after=audit.snapshot(invite), note=reason)  # fmt: skip
+    return True
+
+
 async def redeem(
     session: AsyncSession,
     code: str,

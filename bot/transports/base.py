@@ -27,6 +27,7 @@ class Incoming:
     reply_to: str | None = None  # platform message id this answers
     language_hint: str | None = None  # e.g. Telegram's language_code
     sender_name: str | None = None  # the platform's display name, used as a default at onboarding
+    private: bool = True  # a one-to-one chat with the bot (False: a group or room with others)
 
 
 @dataclass(frozen=True)

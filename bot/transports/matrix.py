@@ -244,6 +244,7 @@ class MatrixTransport:
             reply_to=reply_to,
             language_hint=None,
             sender_name=room.user_name(event.sender),
+            private=room.member_count <= 2,
         )
         if self._deliver is not None:
             await self._deliver(incoming)

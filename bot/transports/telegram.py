@@ -187,6 +187,7 @@ class TelegramTransport:
             reply_to=reply_to,
             language_hint=user.language_code,
             sender_name=user.full_name,
+            private=chat.type == "private",
         )
 
     # --- sending ------------------------------------------------------------------------------------

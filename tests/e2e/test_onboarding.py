@@ -73,3 +73,11 @@ async def test_existing_member_start_says_welcome_back(chat: ChatPlatform) -> No
     answer = await chat.say(f"/start {code}", user="MX")
     assert "Welcome back" in answer
     assert "Welcome to pocnet" in await chat.say(f"/start {code}", user="fresh")  # code left unused
+
+
+async def test_a_code_shown_in_a_group_is_burnt(chat: ChatPlatform) -> None:
+    code = await _code(chat)
+    answer = await chat.say(f"/start {code}", user="careless", private=False)
+    assert "only work in a private chat" in answer and "no longer works" in answer
+    assert "already been used" in await chat.say(f"/start {code}", user="eavesdropper")  # not for anyone
+    assert "invitation" in await chat.say("/whoami", user="careless")  # and not bound to the group

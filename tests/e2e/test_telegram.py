@@ -175,3 +175,13 @@ async def test_failed_delivery_is_reported_with_its_reason(caplog: pytest.LogCap
     assert any(r.getMessage() == "delivery failed" for r in caplog.records)
     await transport.app.shutdown()
     await server.stop()
+
+
+async def test_start_in_a_group_does_not_onboard(sqlite_db: Database) -> None:
+    async with telegram_bot(sqlite_db) as bot:
+        code = await bot.invite()
+        group = -100777
+        bot.server.user_sends(ANA, f"/start {code}", chat_id=group)
+        sent = await bot.server.wait_for_sent(1, chat_id=group)
+        assert "only work in a private chat" in sent[0].text
+        assert "already been used" in await bot.say(ANA, f"/start {code}")

@@ -43,12 +43,21 @@ class ChatPlatform:
     def address(self, user: str) -> Address:
         return Address(self.platform, chat_id=f"chat-{user}", user_id=user)
 
-    async def say(self, text: str, *, user: str, language: str | None = None, name: str | None = None) -> str:
+    async def say(
+        self, text: str, *, user: str, language: str | None = None, name: str | None = None, private: bool = True
+    ) -> str:
         """Send ``text`` as ``user``; return everything the bot answered to that user, joined."""
         assert self._deliver is not None, "platform not started"
         before = len(self.sent)
         await self._deliver(
-            Incoming(self.address(user), text, str(next(self._ids)), language_hint=language, sender_name=name)
+            Incoming(
+                self.address(user),
+                text,
+                str(next(self._ids)),
+                language_hint=language,
+                sender_name=name,
+                private=private,
+            )
         )
         return "\n".join(s.message.text for s in self.sent[before:] if s.to.user_id == user)
 
