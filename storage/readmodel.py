@@ -25,7 +25,7 @@ from storage.lookup import Vocabulary
 from storage.models import AuditEvent, Identity, Member, MemberCompetence, State
 from storage.taxonomy import FUNCTION_RANK
 from storage.text import fold
-from storage.vocabularies import FUNCTION_NAMES, TOPICS
+from storage.vocabularies import FUNCTION_NAMES, TOPICS, state_vocabulary
 
 POLL_SECONDS = 1.0
 _UNRANKED = len(FUNCTION_RANK)
@@ -130,9 +130,7 @@ class DirectoryView:
             if entry.active and entry.state_code:
                 grouped[entry.state_code].append(entry)
         self.by_state = {code: sorted(entries, key=lambda e: e.rank) for code, entries in grouped.items()}
-        self.state_names = Vocabulary(
-            {s.code: (s.name_en, s.name_es, s.name_pt, s.name_fr, *s.aliases) for s in self.states.values()}
-        )
+        self.state_names = state_vocabulary(self.states.values())
         self._active = sorted((e for e in self.by_id.values() if e.active), key=lambda e: e.rank)
         self._keys = [(e.search_key, e.id) for e in self._active]
         self._by_competence: defaultdict[str, set[int]] = defaultdict(set)
