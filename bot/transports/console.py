@@ -9,7 +9,10 @@ as numbered choices and answered by typing the number.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import io
 import itertools
+import os
 import sys
 import tempfile
 import threading
@@ -67,6 +70,7 @@ class ConsoleTransport:
         self._choices: list[str] = []
         self._task: asyncio.Task[None] | None = None
         self.finished = asyncio.Event()
+        self._closed = False
 
     @property
     def address(self) -> Address:
@@ -124,8 +128,16 @@ class ConsoleTransport:
         return path
 
     def _write(self, text: str, *, newline: bool = True) -> None:
-        self._out.write(text + ("\n" if newline else ""))
-        self._out.flush()
+        if self._closed:
+            return
+        try:
+            self._out.write(text + ("\n" if newline else ""))
+            self._out.flush()
+        except BrokenPipeError:  # the reader went away (e.g. `pocnet demo | head`): finish quietly
+            self._closed = True
+            self.finished.set()
+            with contextlib.suppress(OSError, ValueError, io.UnsupportedOperation):
+                os.dup2(os.open(os.devnull, os.O_WRONLY), self._out.fileno())  # no error at exit either
 
     async def stop(self) -> None:
         if self._task and not self._task.done():

@@ -153,3 +153,18 @@ async def test_console_transport_reads_lines_and_prints_replies(sqlite_db: Datab
     text = out.getvalue()
     assert text.index("Brazil (BR)") < text.index("you are now CA") < text.index("Canada (CA)")
     assert [m.address.user_id for m in seen] == ["BR", "CA"]  # blank lines are skipped
+
+
+def test_demo_stops_quietly_when_its_reader_goes_away() -> None:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("POCNET_")} | {"PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen(
+        [*POCNET, "demo", "--as", "MX"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        cwd=ROOT, env=environment,
+    )  # fmt: skip
+    assert process.stdin is not None and process.stdout is not None and process.stderr is not None
+    process.stdin.write(b"/help\n" * 50)
+    process.stdin.close()
+    assert process.stdout.readline()  # like `| head -1`: read a line, then stop reading
+    process.stdout.close()
+    assert process.wait(timeout=60) == 0
+    assert b"Traceback" not in process.stderr.read()
