@@ -20,6 +20,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
+from benchmarks.stats import percentile
 from bot.app import App
 from bot.config import Settings
 from bot.transports.base import Address, Deliver, Incoming, Outgoing
@@ -54,11 +55,6 @@ class Sink:
 
     async def stop(self) -> None:
         pass
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 async def timed(samples: int, make: object) -> list[float]:

@@ -20,14 +20,10 @@ from pathlib import Path
 
 from nio import RoomMessageText
 
+from benchmarks.stats import percentile
 from storage.db import Database
 from tests.e2e.matrix_helpers import MatrixUser, matrix_bot
 from tests.servers.synapse import Synapse
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 async def round_trips(person: MatrixUser, room: str, text: str, rounds: int) -> list[float]:
