@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from rapidfuzz import process
 
-from bot.commands import REGISTRY
+from bot.commands import REGISTRY, Command
 from bot.config import Settings
 from bot.context import NO_SESSION, Context, Limits
 from bot.i18n import Translator, best_language, translator
@@ -131,7 +131,7 @@ class Router:
                     ctx = Context(
                         msg, session, tr, self.settings, self.limits, member if actor else None, actor, outbox=outbox
                     )
-                    await self._dispatch(msg, ctx, member)
+                    await self._dispatch(msg, ctx, member, parsed, cmd)
         except PocnetError as exc:
             self.metrics.errors.labels("input").inc()
             outbox[:] = [(None, Outgoing(self._explain(tr, exc), reply_to=msg.message_id))]
@@ -143,10 +143,10 @@ class Router:
             outbox[:] = [(None, Outgoing(apology.format(ref=ref), reply_to=msg.message_id))]
         await self._deliver(msg, outbox)
 
-    async def _dispatch(self, msg: Incoming, ctx: Context, member: object | None) -> None:
+    async def _dispatch(
+        self, msg: Incoming, ctx: Context, member: object | None, parsed: Parsed | None, cmd: Command | None
+    ) -> None:
         text = msg.text.strip()
-        parsed = parse(text, self.bot_username)
-        cmd = REGISTRY.get(parsed.name) if parsed else None
         if ctx.member is None:  # a stranger, or a deactivated member: only public commands
             if parsed is not None and cmd is not None and cmd.public:
                 ctx.args = parsed.args

@@ -32,7 +32,8 @@ class DeliveryFailed(Exception):
 
 @dataclass(frozen=True)
 class Retry:
-    """What a failed attempt means: wait ``after`` seconds and try again, or give up (after=None)."""
+    """What a failed attempt means: wait ``after`` seconds and try again (0: back off exponentially),
+    or give up (None)."""
 
     reason: str
     after: float | None
@@ -88,7 +89,7 @@ async def deliver_with_retries(
             if verdict.after is None or number > retries:
                 log.warning("delivery failed", extra={"what": what, "reason": verdict.reason, "attempts": number})
                 raise DeliveryFailed(verdict.reason, number) from exc
-            wait = max(verdict.after, backoff * 2 ** (number - 1) if verdict.after == 0 else verdict.after)
+            wait = verdict.after or backoff * 2 ** (number - 1)  # 0 means "back off", else as asked
             log.info("retrying", extra={"what": what, "reason": verdict.reason, "attempt": number, "wait": wait})
             await asyncio.sleep(wait)
     raise AssertionError("unreachable")
