@@ -23,6 +23,8 @@ from sqlalchemy import text
 from benchmarks.stats import percentile
 from bot.app import App
 from bot.config import Settings
+from bot.delivery.retry import Retry
+from bot.delivery.windows import PlatformLimits
 from bot.transports.base import Address, Deliver, Incoming, Outgoing
 from storage import exchange, members
 from storage.access import Actor, Role
@@ -40,6 +42,16 @@ class Sink:
     """A transport that only counts what it is given."""
 
     platform = "bench"
+    limits = PlatformLimits()
+
+    def classify(self, exc: Exception) -> Retry:
+        return Retry(repr(exc), None)
+
+    def parts(self, message: Outgoing) -> list[Outgoing]:
+        return [message]
+
+    def is_group(self, to: Address) -> bool:
+        return False
 
     def __init__(self) -> None:
         self.sent = 0
@@ -82,8 +94,11 @@ async def main(contacts: int, queries: int) -> None:
         rng = random.Random(1)
         address = Address("bench", "c", "u")
 
-        async def command(line: str) -> None:
+        app.delivery.start()
+
+        async def command(line: str) -> None:  # handled, and its answer delivered
             await app.router.handle(Incoming(address, line, "1"))
+            await app.delivery.idle()
 
         async def whois(_: int) -> None:
             await command(f"/whois {rng.choice(STATE_WORDS)} {rng.choice(TOPIC_WORDS)}".strip())
@@ -112,6 +127,7 @@ async def main(contacts: int, queries: int) -> None:
         }
         assert sink.sent - before == 2 * queries, "every command must have been answered"
         assert "contact" in sink.last or "No one" in sink.last or "(" in sink.last
+        await app.delivery.stop()
         await db.dispose()
 
     base50 = statistics.median(results["bare indexed SQL (baseline)"])

@@ -1,24 +1,54 @@
-"""Wiring: settings → database, transports, router. ``App.run()`` serves until stopped."""
+"""Wiring: settings → database, delivery, router, transports. ``App.run()`` serves until stopped.
+
+The app is a list of services started in order and stopped in reverse:
+
+    (connections) → status server → platform senders → outbox lane → transports (receiving)
+
+so on SIGTERM pocnet first stops receiving (finishing what it has fetched), then stops taking outbox rows,
+then finishes the interactive replies already queued (at most ``delivery.drain_seconds``).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import signal
-import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
 from bot.config import Settings
+from bot.delivery.clock import Clock
+from bot.delivery.durable import DurableLane
+from bot.delivery.service import DeliveryService
 from bot.metrics import Metrics, StatusServer
 from bot.router import Router
-from bot.transports.base import Address, Outgoing, Transport
+from bot.transports.base import Transport
 from storage.db import Database
+from storage.types import utcnow
 
 log = logging.getLogger("pocnet.app")
 
+FLUSH_SECONDS = 10.0  # the longest a Matrix sync batch waits for its replies before moving on
+
+
+@dataclass
+class Service:
+    name: str
+    start: Callable[[], Awaitable[None]]
+    stop: Callable[[], Awaitable[None]]
+
 
 class App:
-    def __init__(self, settings: Settings, db: Database, transports: Sequence[Transport]) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        transports: Sequence[Transport],
+        *,
+        clock: Clock | None = None,
+        now: Callable[[], datetime] = utcnow,
+    ) -> None:
         import handlers
 
         handlers.load()
@@ -26,39 +56,82 @@ class App:
         self.db = db
         self.transports = {t.platform: t for t in transports}
         self.metrics = Metrics()
-        self.router = Router(db, settings, self.send, bot_username=None, metrics=self.metrics)
+        self.delivery = DeliveryService(transports, clock=clock, metrics=self.metrics)
+        d = settings.delivery
+        self.outbox = DurableLane(db, self.delivery, default_language=settings.bot.default_language,
+                                  poll_seconds=d.poll_seconds, batch=d.batch, standby_seconds=d.standby_seconds)  # fmt: skip
+        self.router = Router(db, settings, self.delivery, bot_username=None, metrics=self.metrics, now=now)
+        for transport in transports:
+            if hasattr(transport, "flush"):  # Matrix saves its sync position once the replies have left
+                transport.flush = self._flusher(transport.platform)
         m = settings.metrics
         self.status = StatusServer(self.metrics, db, m.listen, m.port) if m.enabled else None
+        self.services = self._services()
+        self._started: list[Service] = []
         self._stop = asyncio.Event()
 
-    async def send(self, to: Address, message: Outgoing, *, idempotency_key: str | None = None) -> str:
-        transport = self.transports.get(to.platform)
-        if transport is None:
-            raise LookupError(f"no transport for platform {to.platform!r}")
-        return await transport.send(to, message, idempotency_key=idempotency_key or uuid.uuid4().hex)
+    def _flusher(self, platform: str) -> Callable[[], Awaitable[None]]:
+        async def flush() -> None:
+            try:
+                await asyncio.wait_for(self.delivery.senders[platform].interactive_idle(), FLUSH_SECONDS)
+            except TimeoutError:
+                log.warning("replies still queued after a sync batch", extra={"platform": platform})
 
-    async def start(self) -> None:
-        try:  # load the directory snapshot now rather than on the first question
-            await self.router.read_model.current()
-        except Exception as exc:  # the database may come later; lookups will load it then
-            log.warning("directory snapshot not loaded at start", extra={"reason": repr(exc)[:200]})
+        return flush
+
+    def _services(self) -> list[Service]:
+        async def nothing() -> None:
+            return None
+
+        async def start_senders() -> None:
+            self.delivery.start()
+
+        async def stop_senders() -> None:
+            await self.delivery.stop(drain=self.settings.delivery.drain_seconds)
+
+        async def start_outbox() -> None:
+            self.outbox.start()
+
+        # Connections close last (after the senders have drained); receiving stops first.
+        services = [Service(f"{t.platform} connection", nothing, t.stop) for t in self.transports.values()]
+        services.append(Service("directory snapshot", self._load_snapshot, nothing))
         if self.status is not None:
-            await self.status.start()
+            services.append(Service("status server", self.status.start, self.status.stop))
+        services.append(Service("senders", start_senders, stop_senders))
+        services.append(Service("outbox", start_outbox, self.outbox.stop))
         for transport in self.transports.values():
+            stop_receiving = getattr(transport, "stop_receiving", nothing)
+            services.append(Service(transport.platform, self._starter(transport), stop_receiving))
+        return services
+
+    def _starter(self, transport: Transport) -> Callable[[], Awaitable[None]]:
+        async def start() -> None:
             await transport.start(self.router.handle)
             username = getattr(transport, "username", None)
             if username:  # "/help@other_bot" in a group is not for us
                 self.router.bot_username = username
-            log.info("transport started", extra={"platform": transport.platform})
+
+        return start
+
+    async def _load_snapshot(self) -> None:
+        try:  # load the directory snapshot now rather than on the first question
+            await self.router.read_model.current()
+        except Exception as exc:  # the database may come later; lookups will load it then
+            log.warning("directory snapshot not loaded at start", extra={"reason": repr(exc)[:200]})
+
+    async def start(self) -> None:
+        for service in self.services:
+            await service.start()
+            self._started.append(service)
+            log.info("service started", extra={"service": service.name})
 
     async def stop(self) -> None:
-        for transport in self.transports.values():
+        while self._started:
+            service = self._started.pop()
             try:
-                await transport.stop()
+                await service.stop()
             except Exception:
-                log.exception("transport did not stop cleanly", extra={"platform": transport.platform})
-        if self.status is not None:
-            await self.status.stop()
+                log.exception("service did not stop cleanly", extra={"service": service.name})
         await self.db.dispose()
 
     def request_stop(self) -> None:

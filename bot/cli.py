@@ -136,11 +136,12 @@ async def cmd_invite(args: argparse.Namespace) -> int:
 
 async def cmd_run(args: argparse.Namespace) -> int:
     from bot.app import App
+    from bot.transports.base import Transport
     from bot.transports.console import ConsoleTransport
 
     settings = _settings(args)
     logs.setup(settings.logging.level, settings.logging.format, settings.secrets())
-    transports = []
+    transports: list[Transport] = []
     if settings.console.enabled:
         transports.append(ConsoleTransport(settings.console.user, language=settings.bot.default_language))
     if settings.telegram.token is not None:

@@ -6,7 +6,7 @@
 
 ``roles`` limits who may run it (the router enforces it and ``/help`` lists only what you may use);
 ``public=True`` lets strangers run it too (only ``/start`` is). ``readonly=True`` commands only read the
-directory: they get ``ctx.view`` (storage.readmodel) and no database session, which keeps them fast.
+directory: they get ``ctx.directory`` (storage.readmodel) and no database session, which keeps them fast.
 """
 
 from __future__ import annotations

@@ -74,6 +74,7 @@ class TelegramSection(Section):
     messages_per_second: float = Field(30.0, ge=0)
     per_chat_interval: float = Field(1.0, ge=0)
     group_messages_per_minute: int = Field(20, ge=0)
+    limit_margin: float = Field(0.03, ge=0, le=1)
     send_retries: int = Field(5, ge=0, le=20)
 
     @model_validator(mode="after")
@@ -96,6 +97,7 @@ class MatrixSection(Section):
     store_path: str = "matrix-store"
     store_key: SecretStr = SecretStr("pocnet-default-store-key")
     sync_timeout_ms: int = Field(30_000, ge=0, le=120_000)
+    messages_per_second: float = Field(10.0, ge=0)
     send_retries: int = Field(5, ge=0, le=20)
 
     @model_validator(mode="after")
@@ -110,6 +112,17 @@ class MatrixSection(Section):
     @property
     def enabled(self) -> bool:
         return bool(self.homeserver and self.user_id)
+
+
+class DeliverySection(Section):
+    poll_seconds: float = Field(1.0, gt=0, le=60)
+    batch: int = Field(200, ge=1, le=10_000)
+    standby_seconds: float = Field(3.0, gt=0, le=60)
+    drain_seconds: float = Field(5.0, ge=0, le=300)
+
+
+class DialogsSection(Section):
+    timeout_minutes: int = Field(15, ge=1, le=24 * 60)
 
 
 class MetricsSection(Section):
@@ -129,6 +142,8 @@ class Settings(BaseSettings):
     telegram: TelegramSection = TelegramSection()
     matrix: MatrixSection = MatrixSection()
     metrics: MetricsSection = MetricsSection()
+    delivery: DeliverySection = DeliverySection()
+    dialogs: DialogsSection = DialogsSection()
 
     @classmethod
     def settings_customise_sources(

@@ -1,39 +1,46 @@
-"""The router: from an incoming message to a handler and back.
+"""The router: from an incoming message to a handler and back, as a pipeline of small steps.
 
-Everything that is the same for every command happens here, once: parsing ``/command@bot args``,
-the per-member rate limit, resolving the sender to a member (strangers only reach public commands),
-the role check, choosing the language, one database transaction per message, and turning any error into
-a short translated message (unexpected ones get a reference id that is also in the log).
-State scope is enforced below this, in ``storage.access.Actor``, which every change goes through.
+    rate limit → parse → identity (member or stranger) → language → unit of work
+        (snapshot for read-only commands, one transaction otherwise) → open dialog? → role check →
+        handler → offered choices remembered → replies to the delivery service
+
+Each step is a method below, in that order. Errors become a short translated message (unexpected ones
+get a reference id that is also in the log). State scope is enforced below this, in
+``storage.access.Actor``, which every change goes through. The router never waits for a platform: the
+replies are queued with the delivery service, which sends them.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from rapidfuzz import process
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.commands import REGISTRY, Command
 from bot.config import Settings
-from bot.context import NO_SESSION, Context, Limits
+from bot.context import Context, Limits, Sender
+from bot.delivery.service import DeliveryService
+from bot.dialogs import CHOICE, DIALOGS, STALE, looks_like_button, resolve_answer
 from bot.i18n import Translator, best_language, translator
 from bot.messages import DEACTIVATED, ONBOARDING
 from bot.metrics import Metrics
 from bot.ratelimit import SlidingWindow
-from bot.transports.base import Address, Incoming, Outgoing
-from storage import members
-from storage.access import Actor, Role
+from bot.transports.base import Incoming, Outgoing
+from storage import dialogs, members
+from storage.access import Role
 from storage.db import Database
 from storage.errors import N_, PocnetError
 from storage.readmodel import ReadModel
+from storage.types import utcnow
 
 log = logging.getLogger("pocnet.router")
-
-Send = Callable[[Address, Outgoing], Awaitable[str]]
 
 _COMMAND = re.compile(r"^/(?P<name>[A-Za-z0-9_]{1,64})(?:@(?P<bot>[A-Za-z0-9_]+))?(?:\s+(?P<args>.*))?$", re.S)
 
@@ -60,16 +67,18 @@ class Router:
         self,
         db: Database,
         settings: Settings,
-        send: Send,
+        delivery: DeliveryService,
         *,
         bot_username: str | None = None,
         metrics: Metrics | None = None,
+        now: Callable[[], datetime] = utcnow,
     ) -> None:
         self.db = db
         self.metrics = metrics or Metrics()
         self.settings = settings
-        self.send = send
+        self.delivery = delivery
         self.bot_username = bot_username
+        self.now = now
         limits = settings.limits
         self.rate = SlidingWindow(limits.commands_per_minute, 60.0)
         self.limits = Limits(
@@ -79,7 +88,7 @@ class Router:
         self.read_model = ReadModel(db.sessions)
 
     async def handle(self, msg: Incoming) -> None:
-        """Process one message completely; never raises."""
+        """Process one message completely (its replies queued for delivery); never raises."""
         try:
             with self.metrics.latency.time():
                 await self._handle(msg)
@@ -88,87 +97,174 @@ class Router:
             log.exception("unhandled error outside a handler", extra={"ref": ref})
 
     async def _handle(self, msg: Incoming) -> None:
-        address = msg.address
-        sender_key = (address.platform, address.user_id)
-        if not self.rate.allow(sender_key):
-            if sender_key not in self._warned:  # say it once, then drop quietly until the window clears
-                self._warned.add(sender_key)
-                tr = translator(best_language(msg.language_hint, self.settings.bot.default_language))
-                await self._deliver(
-                    msg, [(None, Outgoing(tr(N_("You are sending commands too fast. Please wait a minute."))))]
-                )
-            log.warning("rate limited", extra={"platform": address.platform, "user": address.user_id})
-            self.metrics.rate_limited.inc()
+        if not self._admit(msg):
             return
-        self._warned.discard(sender_key)
-
-        outbox: list[tuple[Address | None, Outgoing]] = []
-        hint = (msg.language_hint, self.settings.bot.default_language)
-        tr = translator(best_language(*hint))
+        parsed = parse(msg.text, self.bot_username)
+        cmd = REGISTRY.get(parsed.name) if parsed else None
+        self.metrics.commands.labels(cmd.name if cmd else "-", msg.address.platform).inc()
+        ctx = Context(msg, self._language(msg), self.settings, self.limits, now=self.now())
         try:
-            parsed = parse(msg.text, self.bot_username)
-            cmd = REGISTRY.get(parsed.name) if parsed else None
-            self.metrics.commands.labels(cmd.name if cmd else "-", address.platform).inc()
-            entry = None
-            if parsed is not None and cmd is not None and cmd.readonly:
-                view = await self.read_model.current()
-                entry = view.by_identity.get(sender_key)
-                if entry is None or not entry.active or not (cmd.public or Role(entry.role) in cmd.roles):
-                    entry = None  # strangers and refusals take the ordinary path below
-            if entry is not None and parsed is not None and cmd is not None:
-                # A lookup by a member: answered from the directory snapshot, without a transaction.
-                tr = translator(best_language(entry.language, *hint))
-                ctx = Context(msg, NO_SESSION, tr, self.settings, self.limits, entry, Actor.of(entry),  # type: ignore[arg-type]
-                              args=parsed.args, outbox=outbox, view=view)  # fmt: skip
-                log.info("command", extra={"cmd": cmd.name, "member": entry.id, "platform": address.platform})
-                await cmd.handler(msg, ctx)
+            if cmd is not None and cmd.readonly and (snapshot := await self._snapshot_context(msg, cmd)):
+                ctx = snapshot
+                assert parsed is not None
+                await self._command(msg, ctx, parsed, cmd)
+                if any(o.buttons for _, o in ctx.replies):
+                    async with self.db.transaction() as session:
+                        ctx = self._with_session(ctx, session)
+                        await self._remember_choices(ctx)
             else:
                 async with self.db.transaction() as session:
-                    member = await members.by_identity(session, address.platform, address.user_id)
-                    if member is not None and member.active:
-                        tr = translator(best_language(member.language, *hint))
-                    actor = Actor.of(member) if member is not None and member.active else None
-                    ctx = Context(
-                        msg, session, tr, self.settings, self.limits, member if actor else None, actor, outbox=outbox
-                    )
-                    await self._dispatch(msg, ctx, member, parsed, cmd)
+                    ctx = await self._transaction_context(msg, session)
+                    await self._converse_or_command(msg, ctx, parsed, cmd)
+                    await self._remember_choices(ctx)
         except PocnetError as exc:
             self.metrics.errors.labels("input").inc()
-            outbox[:] = [(None, Outgoing(self._explain(tr, exc), reply_to=msg.message_id))]
+            ctx.replies[:] = [(None, Outgoing(self._explain(ctx.translator, exc), reply_to=msg.message_id))]
         except Exception:
             self.metrics.errors.labels("internal").inc()
             ref = secrets.token_hex(3).upper()
-            log.exception("handler failed", extra={"ref": ref, "platform": address.platform, "text": msg.text[:80]})
-            apology = tr(N_("Sorry, something went wrong on our side. The team has been notified (reference {ref})."))
-            outbox[:] = [(None, Outgoing(apology.format(ref=ref), reply_to=msg.message_id))]
-        await self._deliver(msg, outbox)
+            log.exception("handler failed", extra={"ref": ref, "platform": msg.address.platform, "text": msg.text[:80]})
+            apology = ctx._(
+                N_("Sorry, something went wrong on our side. The team has been notified (reference {ref}).")
+            )
+            ctx.replies[:] = [(None, Outgoing(apology.format(ref=ref), reply_to=msg.message_id))]
+        self.delivery.reply(msg, ctx.replies)
 
-    async def _dispatch(
-        self, msg: Incoming, ctx: Context, member: object | None, parsed: Parsed | None, cmd: Command | None
+    # --- step: rate limit -----------------------------------------------------------------------------
+
+    def _admit(self, msg: Incoming) -> bool:
+        sender_key = (msg.address.platform, msg.address.user_id)
+        if self.rate.allow(sender_key):
+            self._warned.discard(sender_key)
+            return True
+        if sender_key not in self._warned:  # say it once, then drop quietly until the window clears
+            self._warned.add(sender_key)
+            text = self._language(msg)(N_("You are sending commands too fast. Please wait a minute."))
+            self.delivery.reply(msg, [(None, Outgoing(text, reply_to=msg.message_id))])
+        log.warning("rate limited", extra={"platform": msg.address.platform, "user": msg.address.user_id})
+        self.metrics.rate_limited.inc()
+        return False
+
+    # --- steps: identity, language, unit of work ----------------------------------------------------------
+
+    def _language(self, msg: Incoming, chosen: str | None = None) -> Translator:
+        """The reply language, chosen once: the member's choice, else the platform's hint, else the default."""
+        return translator(best_language(chosen, msg.language_hint, self.settings.bot.default_language))
+
+    async def _snapshot_context(self, msg: Incoming, cmd: Command) -> Context | None:
+        """A lookup by an active member who may run it: answered from the directory snapshot, without a
+        transaction. None sends everyone else down the transaction path (which explains refusals)."""
+        view = await self.read_model.current()
+        entry = view.by_identity.get((msg.address.platform, msg.address.user_id))
+        if entry is None or not entry.active or not (cmd.public or Role(entry.role) in cmd.roles):
+            return None
+        return Context(msg, self._language(msg, entry.language), self.settings, self.limits,
+                       sender=Sender.of(entry), view=view, now=self.now())  # fmt: skip
+
+    async def _transaction_context(self, msg: Incoming, session: AsyncSession) -> Context:
+        member = await members.by_identity(session, msg.address.platform, msg.address.user_id)
+        active = member if member is not None and member.active else None
+        ctx = Context(
+            msg,
+            self._language(msg, active.language if active else None),
+            self.settings,
+            self.limits,
+            sender=Sender.of(active) if active else None,
+            member=active,
+            session=session,
+            now=self.now(),
+        )
+        ctx.deactivated = member is not None and active is None
+        return ctx
+
+    def _with_session(self, ctx: Context, session: AsyncSession) -> Context:
+        """The snapshot context, now with a session (to remember the choices it offered)."""
+        moved = Context(ctx.incoming, ctx.translator, self.settings, self.limits, sender=ctx.sender,
+                        session=session, now=self.now())  # fmt: skip
+        moved.replies = ctx.replies
+        return moved
+
+    # --- step: open dialog? -------------------------------------------------------------------------------
+
+    async def _converse_or_command(
+        self, msg: Incoming, ctx: Context, parsed: Parsed | None, cmd: Command | None
     ) -> None:
+        if ctx.sender is None:  # strangers and deactivated members have no dialogs
+            await self._stranger(msg, ctx, parsed, cmd)
+            return
+        dialog = await dialogs.get(ctx.session, *ctx.dialog_key)
+        expired = dialog is not None and dialog.expires_at <= ctx.now()
+        if dialog is not None and expired:
+            await dialogs.close(ctx.session, ctx.dialog_key)
+            dialog = None
         text = msg.text.strip()
-        if ctx.member is None:  # a stranger, or a deactivated member: only public commands
-            if parsed is not None and cmd is not None and cmd.public:
-                ctx.args = parsed.args
-                await cmd.handler(msg, ctx)
-            else:
-                ctx.reply(ctx._(DEACTIVATED if member is not None else ONBOARDING))
+        if parsed is None and text.startswith("/") and parse(text) is not None:
+            return  # a command for another bot in the same group
+        if dialog is not None and parsed is None:
+            ctx.dialog = dialog
+            await self._answer(msg, ctx, text)
             return
+        if dialog is not None and parsed is not None and parsed.name != "cancel":
+            await dialogs.close(ctx.session, ctx.dialog_key)  # a new command abandons the open question
+        elif dialog is not None:
+            ctx.dialog = dialog  # /cancel closes it
         if parsed is None:
-            if not text.startswith("/"):
+            if expired:
+                ctx.reply(ctx._(N_("That question has expired. Please start again.")))
+            elif looks_like_button(text):
+                ctx.reply(ctx._(N_("That choice is no longer open. Please start again.")))
+            elif not text.startswith("/"):
                 ctx.reply(ctx._(N_("I only understand commands for now. Send /help to see them.")))
-            elif parse(text) is None:
+            else:
                 ctx.reply(ctx._(N_("That is not a command I can read. Commands look like /help.")))
-            return  # otherwise: a command for another bot in the same group
-        if cmd is None or not (cmd.public or Role(ctx.me.role) in cmd.roles):
-            ctx.reply(self._unknown(ctx, parsed.name))
             return
+        await self._command(msg, ctx, parsed, cmd)
+
+    async def _answer(self, msg: Incoming, ctx: Context, text: str) -> None:
+        """Hand an answer to the open dialog (a number or button stands for the data it was offered with)."""
+        assert ctx.dialog is not None
+        answer = resolve_answer(ctx.dialog.data, text)
+        if answer is STALE:
+            ctx.reply(ctx._(N_("That choice is no longer open. Please start again.")))
+            return
+        assert isinstance(answer, str)
+        if ctx.dialog.kind == CHOICE:  # the chosen option is a command: run it as if typed
+            await ctx.close_dialog()
+            chosen = parse(answer)
+            if chosen is None:
+                ctx.reply(ctx._(N_("Please answer with one of the numbers offered, or send /cancel.")))
+                return
+            await self._command(dataclasses.replace(msg, text=answer), ctx, chosen, REGISTRY.get(chosen.name))
+            return
+        handler = DIALOGS.get(ctx.dialog.kind)
+        if handler is None:  # a dialog of an older version of pocnet
+            await ctx.close_dialog()
+            ctx.reply(ctx._(N_("That question has expired. Please start again.")))
+            return
+        ctx.args = answer
+        await handler(msg, ctx)
+
+    # --- steps: role check, handler -------------------------------------------------------------------
+
+    async def _stranger(self, msg: Incoming, ctx: Context, parsed: Parsed | None, cmd: Command | None) -> None:
+        if parsed is not None and cmd is not None and cmd.public:
+            ctx.args = parsed.args
+            await cmd.handler(msg, ctx)
+        else:
+            ctx.reply(ctx._(DEACTIVATED if ctx.deactivated else ONBOARDING))
+
+    async def _command(self, msg: Incoming, ctx: Context, parsed: Parsed, cmd: Command | None) -> None:
+        role = ctx.who.role
+        if cmd is None or not (cmd.public or role in cmd.roles):
+            ctx.reply(self._unknown(ctx, role, parsed.name))
+            return
+        if cmd.readonly and not ctx.has_directory:
+            ctx.attach_directory(await self.read_model.current())  # a lookup chosen from a numbered list
         ctx.args = parsed.args
-        log.info("command", extra={"cmd": cmd.name, "member": ctx.me.id, "platform": msg.address.platform})
+        log.info("command", extra={"cmd": cmd.name, "member": ctx.who.id, "platform": msg.address.platform})
         await cmd.handler(msg, ctx)
 
-    def _unknown(self, ctx: Context, name: str) -> str:
-        role = Role(ctx.me.role)
+    def _unknown(self, ctx: Context, role: Role, name: str) -> str:
         mine = sorted({c.name for c in REGISTRY.values() if role in c.roles})
         if name in REGISTRY:
             return ctx._(N_("/{name} is not available to your role. Send /help to see your commands.")).format(
@@ -181,17 +277,27 @@ class Router:
             )
         return ctx._(N_("Unknown command /{name}. Send /help for the list.")).format(name=name)
 
+    # --- step: offered choices remembered -------------------------------------------------------------------
+
+    async def _remember_choices(self, ctx: Context) -> None:
+        """Buttons become numbered choices kept in the open dialog (or a new ``choice`` dialog), so that
+        "2" typed on Matrix or a button pressed on Telegram means the same after a restart. Button data sent
+        to the platform is short and names the choice, so a press on an old keyboard is recognised."""
+        offered = [(n, o) for n, (_, o) in enumerate(ctx.replies) if o.buttons]
+        if not offered or ctx.sender is None:
+            return
+        number, message = offered[-1]
+        options = [data for _label, data in message.buttons]
+        if ctx.dialog is None:
+            await ctx.open_dialog(CHOICE)
+        assert ctx.dialog is not None
+        nonce = secrets.token_hex(3)
+        ctx.dialog.data = {**ctx.dialog.data, "choices": options, "nonce": nonce}
+        buttons = tuple((label, f"{nonce}.{n}") for n, (label, _data) in enumerate(message.buttons, 1))
+        to = ctx.replies[number][0]
+        ctx.replies[number] = (to, dataclasses.replace(message, buttons=buttons))
+
     @staticmethod
     def _explain(tr: Translator, exc: PocnetError) -> str:
         text = tr(exc.message)
         return text.format(**exc.params) if exc.params else text
-
-    async def _deliver(self, msg: Incoming, outbox: list[tuple[Address | None, Outgoing]]) -> None:
-        for to, outgoing in outbox:
-            platform = (to or msg.address).platform
-            try:
-                await self.send(to or msg.address, outgoing)
-                self.metrics.sent.labels(platform).inc()
-            except Exception:
-                self.metrics.failed.labels(platform).inc()
-                log.exception("send failed", extra={"platform": platform})

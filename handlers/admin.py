@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from typing import Any
 
 from bot.commands import command
 from bot.context import Context
+from bot.dialogs import on_confirm
 from bot.transports.base import Incoming
 from handlers.common import member_by_id, role_label, when
 from storage import invites, members, states
@@ -64,6 +66,17 @@ async def invite(msg: Incoming, ctx: Context) -> None:
 @command("deactivate", help=N_("Remove a member's access"), usage=N_("<member id>"), roles=MANAGERS)
 async def deactivate(msg: Incoming, ctx: Context) -> None:
     member = await member_by_id(ctx, ctx.args, N_("Usage: /deactivate <member id>"))
+    members.check_can_set_active(ctx.as_actor, member)  # refuse before asking
+    if not member.active:
+        ctx.reply(ctx._("{name} (#{id}) is already deactivated.").format(name=member.display_name, id=member.id))
+        return
+    question = ctx._("Deactivate {name} (#{id})? They lose access to pocnet at once.")
+    await ctx.confirm(question.format(name=member.display_name, id=member.id), "deactivate", {"id": member.id})
+
+
+@on_confirm("deactivate")
+async def deactivate_confirmed(msg: Incoming, ctx: Context, payload: dict[str, Any]) -> None:
+    member = await members.get(ctx.session, int(payload["id"]))
     await members.set_active(ctx.session, ctx.as_actor, member, False)
     ctx.reply(ctx._("{name} (#{id}) is deactivated.").format(name=member.display_name, id=member.id))
 

@@ -7,9 +7,8 @@ from functools import cache, lru_cache
 
 from bot.context import Context
 from bot.i18n import Translator, language_name
-from handlers.common import card_head, when, zone, zone_of
+from handlers.common import Person, card_head, when, zone, zone_of
 from storage import hours
-from storage.models import Member
 from storage.readmodel import EntryView
 from storage.taxonomy import COMPETENCE_BY_CODE, FUNCTION_BY_CODE
 
@@ -19,7 +18,7 @@ def function_name(ctx: Context, code: str) -> str:
     return term.name(ctx.language) if term else code
 
 
-def competence_names(ctx: Context, member: Member) -> str:
+def competence_names(ctx: Context, member: Person) -> str:
     return _competence_names(tuple(member.competences), ctx.language)
 
 
@@ -28,7 +27,7 @@ def _competence_names(codes: tuple[str, ...], language: str) -> str:
     return ", ".join(COMPETENCE_BY_CODE[c].name(language) for c in codes if c in COMPETENCE_BY_CODE)
 
 
-def spoken(ctx: Context, member: Member) -> str:
+def spoken(ctx: Context, member: Person) -> str:
     return _spoken(tuple(member.languages), ctx.language)
 
 
@@ -37,7 +36,7 @@ def _spoken(codes: tuple[str, ...], language: str) -> str:
     return ", ".join(language_name(code, language) for code in codes)
 
 
-def availability(ctx: Context, member: Member, now: datetime) -> str:
+def availability(ctx: Context, member: Person, now: datetime) -> str:
     """ "Local time 14:05 — within office hours (Mon-Fri 09:00–17:00)" in the reader's language."""
     minute = now.replace(second=0, microsecond=0)
     return _availability(zone_of(member).key, member.office_hours, ctx.translator, minute)
@@ -84,7 +83,7 @@ def _block(member: EntryView, translator: Translator, minute: datetime, with_sta
     return "\n".join(lines)
 
 
-def entry_card(ctx: Context, member: Member, now: datetime) -> str:
+def entry_card(ctx: Context, member: Person, now: datetime) -> str:
     _ = ctx._
     lines = card_head(ctx, member, _("Function: {function}").format(function=function_name(ctx, member.function)))
     if member.competences:

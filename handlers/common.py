@@ -14,6 +14,9 @@ from storage import members
 from storage.access import Role
 from storage.errors import N_, InvalidInput
 from storage.models import Member
+from storage.readmodel import EntryView
+
+Person = Member | EntryView  # a live row (transactions) or a snapshot entry (lookups): the same attributes
 
 ROLE_LABELS = {
     Role.SECRETARIAT: N_("OAS Secretariat"),
@@ -32,7 +35,7 @@ def zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
-def zone_of(member: Member | None) -> ZoneInfo:
+def zone_of(member: Person | None) -> ZoneInfo:
     """A person's own time zone, else their state's capital's, else UTC."""
     if member is not None:
         if member.timezone:
@@ -43,7 +46,7 @@ def zone_of(member: Member | None) -> ZoneInfo:
 
 
 def reader_zone(ctx: Context) -> ZoneInfo:
-    return zone_of(ctx.member)
+    return zone(ctx.sender.timezone) if ctx.sender is not None else zone("UTC")
 
 
 def when(ctx: Context, moment: datetime) -> str:
@@ -54,7 +57,7 @@ def when(ctx: Context, moment: datetime) -> str:
     return f"{text} ({zone.key})"
 
 
-def state_label(ctx: Context, member: Member) -> str:
+def state_label(ctx: Context, member: Person) -> str:
     if member.state is None:
         return ctx._(N_("OAS General Secretariat"))
     return f"{member.state.name(ctx.language)} ({member.state.code})"
@@ -68,7 +71,7 @@ async def member_by_id(ctx: Context, text: str, usage: str) -> Member:
     return await members.get(ctx.session, int(text))
 
 
-def card_head(ctx: Context, member: Member, role_line: str) -> list[str]:
+def card_head(ctx: Context, member: Person, role_line: str) -> list[str]:
     """The first lines of every card about a person: name and id, role, state, institution."""
     lines = [
         f"{member.display_name} (#{member.id})",

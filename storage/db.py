@@ -73,13 +73,20 @@ def create_engine(url: str | URL, *, schema: str | None = None, echo: bool = Fal
 class Database:
     """The engine plus a session factory; one unit of work per handled message."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, schema: str | None = None) -> None:
         self.engine = engine
         self.sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self.schema = schema
+
+    @property
+    def namespace(self) -> str:
+        """Tells databases sharing one server apart (advisory locks are per server database)."""
+        url = self.engine.url
+        return f"{url.host or ''}:{url.port or ''}/{url.database or ''}/{self.schema or ''}"
 
     @classmethod
     def from_url(cls, url: str, *, schema: str | None = None, echo: bool = False) -> Database:
-        return cls(create_engine(url, schema=schema, echo=echo))
+        return cls(create_engine(url, schema=schema, echo=echo), schema=schema)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:

@@ -32,10 +32,10 @@ def _zones() -> dict[str, str]:
 def _language_names() -> dict[str, str]:
     """Folded language name in any UI language, or ISO 639-1 code → code."""
     names: dict[str, str] = {}
-    codes = {code for code in Locale("en").languages if len(code) == 2}
+    codes = {str(code) for code in Locale("en").languages if len(str(code)) == 2}
     for ui in ("en", "es", "pt", "fr"):
         for code, name in Locale(ui).languages.items():
-            if code in codes:
+            if code in codes and isinstance(name, str):
                 names.setdefault(fold(name), code)
     names.update({code: code for code in codes})
     return names

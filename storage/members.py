@@ -103,10 +103,14 @@ async def update(session: AsyncSession, actor: Actor, member: Member, **changes:
     return member
 
 
-async def set_active(session: AsyncSession, actor: Actor, member: Member, active: bool) -> Member:
+def check_can_set_active(actor: Actor, member: Member) -> None:
     if actor.member_id == member.id:
         raise InvalidInput(N_("You cannot change your own activation."))
     actor.ensure_can_manage(Role(member.role), member.state_code)
+
+
+async def set_active(session: AsyncSession, actor: Actor, member: Member, active: bool) -> Member:
+    check_can_set_active(actor, member)
     return await update(session, actor, member, active=active)
 
 

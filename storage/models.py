@@ -149,3 +149,54 @@ class AuditEvent(Base):
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     note: Mapped[str | None] = mapped_column(Text)
+
+
+class OutboxItem(Base):
+    """One message to one recipient on the durable lane (relays, broadcasts, reminders).
+
+    Written in the same transaction as the business change; holds an untranslated message id and its
+    parameters, rendered in the recipient's language when sent. ``status``: queued → sending (claimed by a
+    sender) → sent (``platform_message_id``, so replies to it can be traced) → acknowledged; or failed
+    (``error``)."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_pick", "platform", "status", "priority", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[str] = mapped_column(String(255))
+    user_id: Mapped[str] = mapped_column(String(255))
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32), default="text")
+    template: Mapped[str] = mapped_column(Text)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    language: Mapped[str | None] = mapped_column(String(8))
+    priority: Mapped[int] = mapped_column(Integer, default=1)
+    reference: Mapped[str | None] = mapped_column(String(64), index=True)  # e.g. "relay:12"
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    platform_message_id: Mapped[str | None] = mapped_column(String(255))
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Dialog(Base):
+    """An open conversation of one person in one chat (design note §2c): at most one per (platform,
+    chat, user). ``kind`` names the dialog (bot.dialogs), ``step`` where it stands, ``data`` what it has
+    collected so far."""
+
+    __tablename__ = "dialog"
+
+    platform: Mapped[str] = mapped_column(String(16), primary_key=True)
+    chat_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    step: Mapped[str] = mapped_column(String(32), default="")
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    language: Mapped[str | None] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from storage.lookup import Vocabulary
 from storage.models import State
@@ -26,7 +26,8 @@ def state_vocabulary(states: Iterable[Any]) -> Vocabulary:
 async def states(session: AsyncSession) -> Vocabulary:
     """States by code, alpha-3, names in four languages and aliases. Built once per database: the
     reference data only changes with ``pocnet db upgrade``, which restarts the bot anyway."""
-    key = str(session.bind.url) if session.bind is not None else ""
+    bind = session.bind
+    key = str(bind.url) if isinstance(bind, AsyncEngine) else str(bind.engine.url) if bind is not None else ""
     if key not in _states:
         rows = await session.scalars(select(State).order_by(State.code))
         _states[key] = state_vocabulary(rows)

@@ -7,7 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from bot.delivery.retry import Retry
+    from bot.delivery.windows import PlatformLimits
 
 
 @dataclass(frozen=True)
@@ -49,12 +53,25 @@ Deliver = Callable[[Incoming], Awaitable[None]]
 
 
 class Transport(Protocol):
+    """A chat platform. Only the delivery service calls ``send``: it paces, retries and records."""
+
     platform: str
+    limits: PlatformLimits  # the platform's published sending limits, as configured
 
     async def start(self, deliver: Deliver) -> None:
         """Begin receiving; call ``deliver`` for every message. Returns once receiving has started."""
 
     async def send(self, to: Address, message: Outgoing, *, idempotency_key: str) -> str:
-        """Send; return the platform's message id. A repeated idempotency key must not send twice."""
+        """One attempt; return the platform's message id or raise. A repeated idempotency key must not
+        show twice where the platform allows it."""
+
+    def classify(self, exc: Exception) -> Retry:
+        """What a failed ``send`` means: retry after a wait, back off, or give up (with the reason)."""
+
+    def parts(self, message: Outgoing) -> list[Outgoing]:
+        """The message as the platform can take it (e.g. split at its length limit)."""
+
+    def is_group(self, to: Address) -> bool:
+        """Whether ``to`` is a group (groups have their own, slower limit)."""
 
     async def stop(self) -> None: ...

@@ -3,7 +3,7 @@
 Interactive (a terminal): prompts with ``> ``. Scripted (stdin is a pipe or file): reads one command per
 line, handles each completely before the next, prints every reply, and finishes at end of input.
 ``/as XX`` switches who you are (the sample contact of state XX, or ``secretariat``); buttons are shown
-as numbered choices and answered by typing the number.
+as numbered choices and answered by typing the number (the router's open dialog reads it).
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TextIO
 
+from bot.delivery.retry import Retry
+from bot.delivery.windows import PlatformLimits
 from bot.i18n import translator
 from bot.transports.base import Address, Attachment, Deliver, Incoming, Outgoing
 
@@ -49,6 +51,7 @@ class StdinLines:
 
 class ConsoleTransport:
     platform = PLATFORM
+    limits = PlatformLimits(retries=0)  # a terminal has no limits and no failures worth retrying
 
     def __init__(
         self,
@@ -67,9 +70,9 @@ class ConsoleTransport:
         self._language = language
         self._files_dir = files_dir or Path(tempfile.gettempdir()) / "pocnet-files"
         self._ids = itertools.count(1)
-        self._choices: list[str] = []
         self._task: asyncio.Task[None] | None = None
         self.finished = asyncio.Event()
+        self.flush: Callable[[], Awaitable[None]] | None = None  # set by the app: waits for the replies
         self._closed = False
 
     @property
@@ -93,10 +96,9 @@ class ConsoleTransport:
                 if text.lower().startswith("/as ") or text.lower() == "/as":
                     self._switch(text[3:].strip())
                     continue
-                if text.isdigit() and 0 < int(text) <= len(self._choices):
-                    text = self._choices[int(text) - 1]
-                self._choices = []
                 await deliver(Incoming(self.address, text, message_id=str(next(self._ids))))
+                if self.flush is not None:  # scripted or typed, each answer shows before the next prompt
+                    await self.flush()
         finally:
             self.finished.set()
 
@@ -111,7 +113,6 @@ class ConsoleTransport:
     async def send(self, to: Address, message: Outgoing, *, idempotency_key: str) -> str:
         lines = [message.text]
         if message.buttons:
-            self._choices = [data for _label, data in message.buttons]
             lines += [f"  {n}) {label}" for n, (label, _data) in enumerate(message.buttons, 1)]
         if message.attachment is not None:
             lines.append(f"[{self._save(message.attachment)}]")
@@ -119,6 +120,15 @@ class ConsoleTransport:
             lines.insert(0, f"[→ {to.user_id}]")
         self._write("\n".join(lines))
         return f"console-{next(self._ids)}"
+
+    def classify(self, exc: Exception) -> Retry:
+        return Retry(f"console: {exc!r}", None)
+
+    def parts(self, message: Outgoing) -> list[Outgoing]:
+        return [message]
+
+    def is_group(self, to: Address) -> bool:
+        return False
 
     def _save(self, attachment: Attachment) -> Path:
         """Files are written to disk; the chat shows where."""

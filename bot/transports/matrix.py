@@ -7,9 +7,13 @@
 - Joins a room when a member of the network invites the bot, or when anyone invites it to a direct chat
   (that is how a new person reaches /start); leaves other rooms it is invited to.
 - Answers as ``m.notice`` with a plain body and an HTML ``formatted_body``; buttons become numbered
-  choices, answered by sending the number. A reply (``m.in_reply_to``) keeps the event id in ``reply_to``.
-- Sends use the idempotency key as the transaction id, so a retried send never shows twice; homeserver
-  restarts, timeouts and ``M_LIMIT_EXCEEDED`` are retried with backoff.
+  choices (the router's open dialog reads the number). A reply (``m.in_reply_to``) keeps the event id
+  in ``reply_to``.
+- ``send`` is one attempt with the idempotency key as the transaction id, so a retried send — or a reply
+  re-sent after a crash, whose key comes from the message it answers — shows once. The delivery service
+  paces and retries; ``M_LIMIT_EXCEEDED`` pauses the whole platform (the homeserver limits the account).
+- The sync position is saved once the batch's replies have left (``flush``, bounded), so a restart
+  neither answers twice nor forgets to answer.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import asyncio
 import html
 import io
 import logging
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +42,9 @@ from nio import (
 )
 
 from bot.config import MatrixSection
+from bot.delivery.retry import Retry
+from bot.delivery.windows import PlatformLimits
 from bot.transports.base import Address, Deliver, Incoming, Outgoing
-from bot.transports.sending import Retry, deliver_with_retries
 from storage import members, transport_state
 from storage.db import Database
 
@@ -56,7 +62,7 @@ class MatrixError(Exception):
 def _classify(exc: Exception) -> Retry:
     if isinstance(exc, MatrixError):
         if exc.status == "M_LIMIT_EXCEEDED":
-            return Retry("rate limited by the homeserver", (exc.retry_after_ms or 1000) / 1000)
+            return Retry("rate limited by the homeserver", (exc.retry_after_ms or 1000) / 1000, platform_wide=True)
         if exc.status in ("M_FORBIDDEN", "M_UNKNOWN_TOKEN", "M_NOT_FOUND", "M_BAD_JSON", "M_TOO_LARGE"):
             return Retry(f"refused: {exc}", None)
         return Retry(f"homeserver: {exc}", 0)
@@ -69,12 +75,17 @@ def to_html(text: str) -> str:
     return html.escape(text, quote=False).replace("\n", "<br>")
 
 
+Flush = Callable[[], Awaitable[None]]
+
+
 class MatrixTransport:
     platform = PLATFORM
 
     def __init__(self, settings: MatrixSection, db: Database) -> None:
         assert settings.homeserver and settings.user_id
         self.settings = settings
+        self.limits = PlatformLimits(per_second=settings.messages_per_second, retries=settings.send_retries)
+        self.flush: Flush | None = None  # set by the app: waits (bounded) until queued replies have left
         self.db = db
         Path(settings.store_path).mkdir(parents=True, exist_ok=True)
         config = AsyncClientConfig(
@@ -89,7 +100,6 @@ class MatrixTransport:
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._waiting_for_sync = False
-        self._choices: dict[str, list[str]] = {}  # room id → texts of the numbered choices last offered
         self.synced = asyncio.Event()  # set after each handled sync batch (tests wait on it)
 
     # --- start and stop -----------------------------------------------------------------------------
@@ -131,8 +141,8 @@ class MatrixTransport:
         self._task = asyncio.create_task(self._sync_loop(), name="matrix-sync")
         log.info("matrix started", extra={"user": self.settings.user_id, "device": self.client.device_id})
 
-    async def stop(self) -> None:
-        """Finish the batch being handled, then stop syncing and close."""
+    async def stop_receiving(self) -> None:
+        """Finish the batch being handled, then stop syncing."""
         self._stopping = True
         if self._task is not None:
             if self._waiting_for_sync:
@@ -141,6 +151,10 @@ class MatrixTransport:
                 await self._task
             except asyncio.CancelledError:
                 pass
+            self._task = None
+
+    async def stop(self) -> None:
+        await self.stop_receiving()
         await self.client.close()
 
     # --- receiving ----------------------------------------------------------------------------------
@@ -174,6 +188,8 @@ class MatrixTransport:
             return None
         first_ever = self._token is None
         await self._handle(response, replay=first_ever)
+        if self.flush is not None:
+            await self.flush()  # the replies first: a crash before this re-reads the batch, keys dedupe
         self._token = response.next_batch
         await self._remember("next_batch", response.next_batch)
         await self._keys()
@@ -231,10 +247,6 @@ class MatrixTransport:
 
     async def _on_text(self, room: MatrixRoom, event: RoomMessageText) -> None:
         text = event.body.strip()
-        choices = self._choices.get(room.room_id)
-        if choices and text.isdigit() and 0 < int(text) <= len(choices):
-            text = choices[int(text) - 1]
-        self._choices.pop(room.room_id, None)
         relates = event.source.get("content", {}).get("m.relates_to", {})
         reply_to = relates.get("m.in_reply_to", {}).get("event_id")
         incoming = Incoming(
@@ -251,21 +263,29 @@ class MatrixTransport:
 
     # --- sending ------------------------------------------------------------------------------------
 
-    async def _room_send(self, room_id: str, content: dict[str, Any], tx_id: str) -> str:
-        async def attempt() -> str:
-            response = await self.client.room_send(
-                room_id, "m.room.message", content, tx_id=tx_id, ignore_unverified_devices=True
-            )
-            if isinstance(response, RoomSendError):
-                raise MatrixError(response)
-            return str(response.event_id)
+    def classify(self, exc: Exception) -> Retry:
+        return _classify(exc)
 
-        return await deliver_with_retries(attempt, _classify, retries=self.settings.send_retries, what="room_send")
+    def is_group(self, to: Address) -> bool:
+        room = self.client.rooms.get(to.chat_id)
+        return room is not None and room.member_count > 2
+
+    def parts(self, message: Outgoing) -> list[Outgoing]:
+        return [message]  # Matrix takes up to 64 KiB per event; our texts are far below
+
+    async def _room_send(self, room_id: str, content: dict[str, Any], tx_id: str) -> str:
+        response = await self.client.room_send(
+            room_id, "m.room.message", content, tx_id=tx_id, ignore_unverified_devices=True
+        )
+        if isinstance(response, RoomSendError):
+            raise MatrixError(response)
+        return str(response.event_id)
 
     async def send(self, to: Address, message: Outgoing, *, idempotency_key: str) -> str:
+        """One attempt (the delivery service retries). The transaction id is the idempotency key, so a
+        repeated attempt after a lost answer is shown once."""
         text = message.text
         if message.buttons:
-            self._choices[to.chat_id] = [data for _label, data in message.buttons]
             text += "\n" + "\n".join(f"{n}) {label}" for n, (label, _data) in enumerate(message.buttons, 1))
         content: dict[str, Any] = {
             "msgtype": "m.notice",

@@ -7,18 +7,18 @@ start the command menu is registered in English, Spanish, Portuguese and French.
 
 Sending: all text goes out as plain text — Telegram interprets no markup in it, so no name or other
 content can break the formatting or inject any; long texts are split at Telegram's 4096-character limit
-on line boundaries; files go as documents. Pacing and retries happen in one place, ``bot.transports.sending`` (PTB's own rate limiter is
-not used, so the two never fight).
+on line boundaries (each piece is its own paced message); files go as documents. ``send`` makes one
+attempt: pacing, retries and recording happen in the delivery service (``bot.delivery``), which reads
+``limits`` and ``classify`` from here. PTB's own rate limiter is not used, so the two never fight.
 """
 
 from __future__ import annotations
 
-import hashlib
+import dataclasses
+import functools
 import logging
 import warnings
-from collections import OrderedDict
 from datetime import timedelta
-from typing import Any
 
 from telegram import (
     BotCommand,
@@ -36,9 +36,10 @@ from telegram.warnings import PTBDeprecationWarning
 
 from bot.commands import REGISTRY
 from bot.config import TelegramSection
+from bot.delivery.retry import Retry, call_with_retries
+from bot.delivery.windows import PlatformLimits
 from bot.i18n import LANGUAGES, translator
 from bot.transports.base import Address, Deliver, Incoming, Outgoing
-from bot.transports.sending import DeliveryFailed, Pacer, Retry, deliver_with_retries
 from storage.access import ALL_ROLES
 
 log = logging.getLogger("pocnet.telegram")
@@ -77,7 +78,8 @@ def _classify(exc: Exception) -> Retry:
         with warnings.catch_warnings():  # PTB 22 announces a type change; both types are handled
             warnings.simplefilter("ignore", PTBDeprecationWarning)
             wait = exc.retry_after
-        return Retry("rate limited by Telegram", wait.total_seconds() if isinstance(wait, timedelta) else float(wait))
+        seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+        return Retry("rate limited by Telegram", max(seconds, 0.1))
     if isinstance(exc, (TimedOut, NetworkError)) and not isinstance(exc, (BadRequest, Forbidden, InvalidToken)):
         return Retry(f"network: {exc.message if hasattr(exc, 'message') else exc}", 0)
     if isinstance(exc, Forbidden):
@@ -94,8 +96,15 @@ class TelegramTransport:
         if settings.token is None:
             raise ValueError("telegram.token is not set")
         self.settings = settings
-        self.pacer = Pacer(settings.messages_per_second, settings.per_chat_interval, settings.group_messages_per_minute)
-        builder: ApplicationBuilder = (  # type: ignore[type-arg]
+        self.limits = PlatformLimits(
+            per_second=settings.messages_per_second,
+            per_chat_interval=settings.per_chat_interval,
+            group_per_minute=settings.group_messages_per_minute,
+            retries=settings.send_retries,
+            margin=settings.limit_margin,
+            max_in_flight=32,
+        )
+        builder: ApplicationBuilder = (
             Application.builder()
             .token(settings.token.get_secret_value())
             .base_url(settings.base_url)
@@ -110,7 +119,6 @@ class TelegramTransport:
         self.app = builder.build()
         self.app.add_handler(TypeHandler(Update, self._on_update))
         self._deliver: Deliver | None = None
-        self._long_callbacks: OrderedDict[str, str] = OrderedDict()  # token → full callback text
         self.username: str | None = None
 
     # --- receiving ----------------------------------------------------------------------------------
@@ -144,10 +152,8 @@ class TelegramTransport:
         for language in (None, *LANGUAGES):
             tr = translator(language or "en")
             commands = [BotCommand(name, tr(cmd.help)[:256]) for name, cmd in everyone.items()]
-            await deliver_with_retries(
-                lambda commands=commands, language=language: self.app.bot.set_my_commands(
-                    commands, language_code=language
-                ),
+            await call_with_retries(
+                functools.partial(self.app.bot.set_my_commands, commands, language_code=language),
                 _classify,
                 retries=self.settings.send_retries,
                 what="setMyCommands",
@@ -171,7 +177,7 @@ class TelegramTransport:
             return None
         query = update.callback_query
         if query is not None:
-            text = self._long_callbacks.get(query.data or "", query.data or "")
+            text = query.data or ""
             message_id = f"cb:{query.id}"
             reply_to = str(query.message.message_id) if query.message else None
         else:
@@ -192,79 +198,72 @@ class TelegramTransport:
 
     # --- sending ------------------------------------------------------------------------------------
 
-    def _callback_data(self, data: str) -> str:
-        if len(data.encode()) <= CALLBACK_LIMIT:
-            return data
-        token = "cb:" + hashlib.sha256(data.encode()).hexdigest()[:32]
-        self._long_callbacks[token] = data
-        while len(self._long_callbacks) > 5000:
-            self._long_callbacks.popitem(last=False)
-        return token
+    def classify(self, exc: Exception) -> Retry:
+        return _classify(exc)
 
-    def _markup(self, message: Outgoing) -> InlineKeyboardMarkup | None:
+    def is_group(self, to: Address) -> bool:
+        return to.chat_id.startswith("-")  # Telegram: groups, supergroups and channels have negative ids
+
+    def parts(self, message: Outgoing) -> list[Outgoing]:
+        if message.attachment is not None:
+            return [dataclasses.replace(message, text=split_text(message.text, MessageLimit.CAPTION_LENGTH)[0])]
+        pieces = split_text(message.text)
+        if len(pieces) == 1:
+            return [message] if pieces[0] == message.text else [dataclasses.replace(message, text=pieces[0])]
+        last = len(pieces) - 1
+        return [
+            Outgoing(
+                piece,
+                buttons=message.buttons if n == last else (),
+                reply_to=message.reply_to if n == 0 else None,
+            )
+            for n, piece in enumerate(pieces)
+        ]
+
+    @staticmethod
+    def _markup(message: Outgoing) -> InlineKeyboardMarkup | None:
         if not message.buttons:
             return None
         return InlineKeyboardMarkup(
-            [
-                [InlineKeyboardButton(label[:64], callback_data=self._callback_data(data))]
-                for label, data in message.buttons
-            ]
+            [[InlineKeyboardButton(label[:64], callback_data=data[:CALLBACK_LIMIT])] for label, data in message.buttons]
         )
 
-    async def _send(self, chat_id: str, call: Any, what: str) -> Any:
-        async def attempt() -> Any:
-            await self.pacer.wait(chat_id, is_group=chat_id.startswith("-"))
-            return await call()
-
-        return await deliver_with_retries(attempt, _classify, retries=self.settings.send_retries, what=what)
-
     async def send(self, to: Address, message: Outgoing, *, idempotency_key: str) -> str:
+        """One attempt at one part (see ``parts``); the delivery service paces and retries."""
         bot = self.app.bot
         chat_id = to.chat_id
-        reply_to = int(message.reply_to) if message.reply_to and message.reply_to.isdigit() else None
         if message.attachment is not None:
             attachment = message.attachment
-            caption = split_text(message.text, MessageLimit.CAPTION_LENGTH)[0]
-            sent = await self._send(
-                chat_id,
-                lambda: bot.send_document(
-                    chat_id,
-                    InputFile(attachment.content, filename=attachment.filename),
-                    caption=caption,
-                ),
-                "sendDocument",
+            sent = await bot.send_document(
+                chat_id, InputFile(attachment.content, filename=attachment.filename), caption=message.text
             )
             return str(sent.message_id)
-        pieces = split_text(message.text)
+        reply_to = int(message.reply_to) if message.reply_to and message.reply_to.isdigit() else None
         # Quote the message answered only in groups, where several people talk; in a private chat the
         # quote is noise (and skipping it and needless preview options saves ≈ 5 % of the send cost).
-        in_group = chat_id.startswith("-")
-        sent = None
-        for number, piece in enumerate(pieces):
-            last = number == len(pieces) - 1
-            sent = await self._send(
-                chat_id,
-                lambda piece=piece, last=last, first=number == 0: bot.send_message(
-                    chat_id,
-                    piece,
-                    reply_markup=self._markup(message) if last else None,
-                    reply_parameters=ReplyParameters(reply_to, allow_sending_without_reply=True)
-                    if first and reply_to and in_group
-                    else None,
-                    link_preview_options=NO_PREVIEW if "://" in piece else None,
-                ),
-                "sendMessage",
-            )
-        assert sent is not None
+        quote = reply_to is not None and self.is_group(to)
+        sent = await bot.send_message(
+            chat_id,
+            message.text,
+            reply_markup=self._markup(message),
+            reply_parameters=ReplyParameters(reply_to, allow_sending_without_reply=True)
+            if quote and reply_to
+            else None,
+            link_preview_options=NO_PREVIEW if "://" in message.text else None,
+        )
         return str(sent.message_id)
 
-    async def stop(self) -> None:
-        """Stop fetching, finish every update already fetched, then close."""
+    async def stop_receiving(self) -> None:
+        """Stop fetching and finish every update already fetched (their replies are queued, not sent)."""
         if self.app.updater is not None and self.app.updater.running:
             await self.app.updater.stop()
         if self.app.running:
             await self.app.stop()
+
+    async def stop(self) -> None:
+        """Close the connection to Telegram (after the delivery service has sent what it had)."""
+        await self.stop_receiving()
         await self.app.shutdown()
 
 
-__all__ = ["DeliveryFailed", "TelegramTransport", "split_text"]
+__all__ = ["TelegramTransport", "split_text"]

@@ -134,8 +134,7 @@ class MatrixBot:
 
     async def stop(self) -> None:
         assert self.app is not None
-        for transport in self.app.transports.values():
-            await transport.stop()
+        await self.app.stop()  # every service, in reverse (the database engine reconnects when reused)
         self.app = None
 
     async def invite_code(self, role: Role = Role.CONTACT, state: str | None = "MX") -> str:

@@ -42,3 +42,8 @@ def test_telegram_throughput_benchmark_runs_and_reports() -> None:
 
 def test_matrix_latency_benchmark_runs_and_reports() -> None:
     _result(["benchmarks.matrix_latency", "--rounds", "3"], "matrix_added_p50_ms")  # a difference: any sign
+
+
+def test_delivery_benchmark_runs_and_reports() -> None:
+    args = ["benchmarks.delivery", "--chats", "60", "--private", "3", "--group", "3", "--baseline-chats", "30"]
+    assert _result(args, "delivery_rate_fraction") > 0

@@ -118,6 +118,7 @@ async def test_cli_invite_code_onboards_a_person(tmp_path: Path) -> None:
     platform = ChatPlatform("telegram")
     app = App(make_settings(f"sqlite+aiosqlite:///{db_file}"), db, [platform])
     await app.start()
+    platform.idle = app.delivery.idle
     assert "Welcome to pocnet, Rosa Díaz" in await platform.say(f"/start {code}", user="555")
     assert "Mexico (MX)" in await platform.say("/whoami", user="555")
     assert "already been used" in await platform.say(f"/start {code}", user="556")
@@ -148,6 +149,7 @@ async def test_console_transport_reads_lines_and_prints_replies(sqlite_db: Datab
         seen.append(msg)
         await original(msg)
 
+    app.delivery.start()
     await console.start(spy)
     await console.finished.wait()
     text = out.getvalue()

@@ -43,7 +43,11 @@ async def test_language_switch_changes_every_later_answer(chat: ChatPlatform) ->
 async def test_language_without_argument_offers_choices(chat: ChatPlatform) -> None:
     await chat.say("/language", user="PE")
     assert [label for label, _ in chat.sent[-1].message.buttons] == ["English", "Español", "Português", "Français"]
-    assert chat.sent[-1].message.buttons[1][1] == "/language es"
+    data = chat.sent[-1].message.buttons[1][1]  # a short name for the choice, kept in the open dialog
+    assert len(data.encode()) <= 64
+    assert "español" in await chat.say(data, user="PE")  # the button press
+    await chat.say("/language", user="PE")
+    assert "português" in await chat.say("3", user="PE")  # the number typed (Matrix, console)
 
 
 async def test_unknown_and_malformed_input_get_a_clear_message(chat: ChatPlatform) -> None:
@@ -65,7 +69,8 @@ async def test_secretariat_deactivates_and_reactivates_with_audit(chat: ChatPlat
     async with chat.app.db.transaction() as session:  # type: ignore[attr-defined]
         cl = await session.scalar(select(Member).where(Member.state_code == "CL"))
         assert cl is not None
-    assert "is deactivated" in await chat.say(f"/deactivate {cl.id}", user="secretariat")
+    assert "lose access" in await chat.say(f"/deactivate {cl.id}", user="secretariat")  # asks first
+    assert "is deactivated" in await chat.say("yes", user="secretariat")
     assert "deactivated" in await chat.say("/help", user="CL")
     assert "Commands" not in await chat.say("/help", user="CL")
     assert "active again" in await chat.say(f"/reactivate #{cl.id}", user="secretariat")

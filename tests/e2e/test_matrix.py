@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 
+import pytest
 from nio import RoomMessageFile
 
 from bot.transports.base import Address, Incoming, Outgoing
+from storage import transport_state
 from storage.access import Role
 from storage.db import Database
 from tests.e2e.matrix_helpers import MatrixUser, matrix_bot
@@ -154,3 +157,25 @@ def test_homeserver_errors_are_classified_for_retry() -> None:
     assert _classify(MatrixError(SimpleNamespace(status_code="M_FORBIDDEN", message="no"))).after is None
     assert _classify(MatrixError(SimpleNamespace(status_code="M_UNKNOWN", message="?"))).after == 0
     assert _classify(TimeoutError()).after == 0
+
+
+async def test_a_reply_sent_again_after_a_crash_is_shown_once(
+    synapse: Synapse, sqlite_db: Database, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with matrix_bot(synapse, sqlite_db, tmp_path / "bot") as bot, MatrixUser(synapse, tmp_path / "a") as ana:
+        room = await ana.dm(bot.user_id)
+        await ana.say(room, f"/start {await bot.invite_code()}")
+        async with sqlite_db.transaction() as session:
+            position = await transport_state.get(session, "matrix", "next_batch")
+        assert "State: Mexico (MX)" in await ana.say(room, "/whoami")
+        await bot.stop()
+        async with sqlite_db.transaction() as session:  # the crash: the answer left, the new position was lost
+            await transport_state.put(session, "matrix", "next_batch", position or "")
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="pocnet.router"):
+            await bot.start()
+            await ana.say(room, "/help")  # by now a second answer to /whoami would have arrived
+        handled = [getattr(r, "cmd", None) for r in caplog.records if r.getMessage() == "command"]
+        assert handled == ["whoami", "help"]  # the restart read /whoami again and answered it again …
+        bodies = [n.body for n in ana.notices[room]]
+        assert sum("State: Mexico (MX)" in b for b in bodies) == 1  # same transaction id: shown once

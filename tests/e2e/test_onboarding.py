@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from storage import invites
+from bot.app import App
+from storage import invites, sample
 from storage.access import Actor, Role
+from storage.db import Database
 from storage.types import utcnow
+from tests.conftest import make_settings
 from tests.fakes.chat import ChatPlatform
 
 
@@ -57,15 +60,19 @@ async def test_onboarding_uses_the_platform_language_and_sender_name(chat: ChatP
     assert "Idioma: Português" in await chat.say("/whoami", user="tg-77")
 
 
-async def test_link_adds_a_second_platform_to_the_same_member(chat: ChatPlatform) -> None:
+async def test_link_adds_a_second_platform_to_the_same_member(sqlite_db: Database) -> None:
+    async with sqlite_db.transaction() as session:
+        await sample.seed(session, platform="console")
+    chat, other = ChatPlatform("console"), ChatPlatform("matrix")
+    app = App(make_settings(str(sqlite_db.engine.url)), sqlite_db, [chat, other])
+    await app.start()
+    chat.idle = other.idle = app.delivery.idle
     answer = await chat.say("/link", user="MX")
     code = next(word for word in answer.split() if "-" in word and len(word) == 9)
-    other = ChatPlatform("matrix")
-    chat.app.transports["matrix"] = other  # type: ignore[attr-defined]
-    await other.start(chat.app.router.handle)  # type: ignore[attr-defined]
     await other.say(f"/start {code}", user="@mx:localhost")
     card = await other.say("/whoami", user="@mx:localhost")
     assert "Mexico (MX)" in card and "console, matrix" in card
+    await app.stop()
 
 
 async def test_existing_member_start_says_welcome_back(chat: ChatPlatform) -> None:

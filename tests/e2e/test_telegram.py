@@ -9,6 +9,7 @@ import pytest
 from aiohttp import ClientSession
 
 from bot.config import TelegramSection
+from bot.delivery.service import DeliveryService, Outcome
 from bot.transports.base import Address, Outgoing
 from bot.transports.telegram import TelegramTransport, split_text
 from storage.db import Database
@@ -82,11 +83,15 @@ async def test_without_pacing_the_server_answers_429_and_the_bot_retries(sqlite_
 async def test_names_cannot_break_the_markup_and_long_texts_are_split(sqlite_db: Database) -> None:
     async with telegram_bot(sqlite_db) as bot:
         tricky = "<b>Ana</b> & *Co* _x_ [link](http://x) <script>"
-        await bot.transport.send(Address("telegram", str(ANA), str(ANA)), Outgoing(tricky), idempotency_key="k1")
+        ana = Address("telegram", str(ANA), str(ANA))
+        bot.app.delivery.submit(ana, Outgoing(tricky), key="k1")
+        await bot.app.delivery.idle()
         assert bot.last(ANA).text == tricky and "parse_mode" not in bot.last(ANA).params  # shown as typed
         long_text = "\n".join(f"line {n:05d} " + "x" * 60 for n in range(300))
-        await bot.transport.send(Address("telegram", str(ANA), str(ANA)), Outgoing(long_text), idempotency_key="k2")
+        bot.app.delivery.submit(ana, Outgoing(long_text, buttons=(("OK", "ok"),)), key="k2")
+        await bot.app.delivery.idle()
         pieces = bot.server.sent_to(ANA)[1:]
+        assert [bool(p.buttons) for p in pieces] == [False] * 5 + [True]  # the buttons under the last piece
         assert len(pieces) == 6 and all(len(p.text) <= 4096 for p in pieces)
         assert "\n".join(p.text for p in pieces) == long_text  # split on line boundaries, nothing lost
 
@@ -167,12 +172,20 @@ async def test_failed_delivery_is_reported_with_its_reason(caplog: pytest.LogCap
     transport = TelegramTransport(TelegramSection(token=server.token, base_url=server.base_url, send_retries=2,
                                                   messages_per_second=0, per_chat_interval=0))  # fmt: skip
     await transport.app.initialize()
-    from bot.transports.sending import DeliveryFailed
+    delivery = DeliveryService([transport])
+    delivery.start()
+    outcomes: list[Outcome] = []
 
-    with pytest.raises(DeliveryFailed) as info:
-        await transport.send(Address("telegram", "1", "1"), Outgoing("hello"), idempotency_key="k")
-    assert info.value.attempts == 3 and "Bad Gateway" in info.value.reason
-    assert any(r.getMessage() == "delivery failed" for r in caplog.records)
+    async def record(outcome: Outcome) -> None:
+        outcomes.append(outcome)
+
+    delivery.submit(Address("telegram", "1", "1"), Outgoing("hello"), key="k", on_done=record)
+    await delivery.idle()
+    assert len(outcomes) == 1 and not outcomes[0].sent
+    assert outcomes[0].attempts == 3 and "Bad Gateway" in (outcomes[0].error or "")
+    failed = [r for r in caplog.records if r.getMessage() == "delivery failed"]
+    assert len(failed) == 1 and failed[0].levelname == "WARNING" and failed[0].exc_info is None  # one line
+    await delivery.stop()
     await transport.app.shutdown()
     await server.stop()
 

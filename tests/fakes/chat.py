@@ -9,8 +9,11 @@ Modelled on Errbot's test backend and maubot's testing kit: tests read like a co
 from __future__ import annotations
 
 import itertools
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from bot.delivery.retry import Retry
+from bot.delivery.windows import PlatformLimits
 from bot.transports.base import Address, Deliver, Incoming, Outgoing
 
 
@@ -22,10 +25,14 @@ class Sent:
 
 
 class ChatPlatform:
-    """Implements the Transport interface for one fake platform."""
+    """Implements the Transport interface for one fake platform. ``idle`` (set by the app fixture) waits
+    until the delivery service has sent everything queued."""
+
+    limits = PlatformLimits(retries=0)
 
     def __init__(self, platform: str = "console") -> None:
         self.platform = platform
+        self.idle: Callable[[], Awaitable[None]] | None = None
         self.sent: list[Sent] = []
         self._deliver: Deliver | None = None
         self._ids = itertools.count(1)
@@ -36,6 +43,15 @@ class ChatPlatform:
     async def send(self, to: Address, message: Outgoing, *, idempotency_key: str) -> str:
         self.sent.append(Sent(to, message, idempotency_key))
         return f"{self.platform}-out-{len(self.sent)}"
+
+    def classify(self, exc: Exception) -> Retry:
+        return Retry(repr(exc), None)
+
+    def parts(self, message: Outgoing) -> list[Outgoing]:
+        return [message]
+
+    def is_group(self, to: Address) -> bool:
+        return False
 
     async def stop(self) -> None:
         self._deliver = None
@@ -59,6 +75,8 @@ class ChatPlatform:
                 private=private,
             )
         )
+        if self.idle is not None:
+            await self.idle()
         return "\n".join(s.message.text for s in self.sent[before:] if s.to.user_id == user)
 
     def last(self, user: str) -> str:

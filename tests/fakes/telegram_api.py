@@ -213,7 +213,12 @@ class FakeBotAPI:
         return web.json_response({"pending": self.pending_updates()})
 
     async def _control_sent(self, request: web.Request) -> web.Response:
-        return web.json_response({"sent": len(self.sent), "calls": len(self.calls)})
+        """``?detail=1`` adds every send: when it was recorded (``time.monotonic()`` here) and to which chat."""
+        body: dict[str, Any] = {"sent": len(self.sent), "calls": len(self.calls), "rejected_429": self.rejected_429}
+        if request.query.get("detail"):
+            body["at"] = [s.at for s in self.sent]
+            body["chat_ids"] = [s.chat_id for s in self.sent]
+        return web.json_response(body)
 
     # --- the API -----------------------------------------------------------------------------------
 

@@ -1,0 +1,1 @@
+"""Delivery: every message pocnet sends goes through here (see service.py)."""
