@@ -40,6 +40,24 @@ class HardWindow:
         return not self._times
 
 
+class Pace:
+    """Events spread ``interval`` apart on a steady schedule: a send that leaves a little late (the event
+    loop wakes a millisecond after it was asked to) does not push every later one back."""
+
+    __slots__ = ("_next", "interval")
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self._next = float("-inf")
+
+    def available_at(self, now: float) -> float:
+        return max(now, self._next)
+
+    def record(self, now: float) -> None:
+        on_schedule = 0 <= now - self._next < self.interval
+        self._next = (self._next if on_schedule else now) + self.interval
+
+
 @dataclass(frozen=True)
 class PlatformLimits:
     """A platform's published sending limits. 0 switches a limit off.
@@ -56,7 +74,7 @@ class PlatformLimits:
     backoff: float = 0.5
     max_in_flight: int = 32
 
-    def overall(self) -> list[HardWindow]:
+    def overall(self) -> list[HardWindow | Pace]:
         """The platform-wide windows: N per second, and the N spread evenly across the second. A burst of
         N leaving at once reaches the platform spread over tens of milliseconds, and the next burst's first
         message can then arrive less than a second after the last one was counted (measured: 153 429s in
@@ -65,7 +83,7 @@ class PlatformLimits:
             return []
         if self.per_second >= 1:
             period = 1.0 + self.margin
-            return [HardWindow(int(self.per_second), period), HardWindow(1, period / int(self.per_second))]
+            return [HardWindow(int(self.per_second), period), Pace(period / int(self.per_second))]
         return [HardWindow(1, 1.0 / self.per_second + self.margin)]
 
     def chat(self, is_group: bool) -> HardWindow | None:
