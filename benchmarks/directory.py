@@ -23,9 +23,7 @@ from sqlalchemy import text
 from benchmarks.stats import percentile
 from bot.app import App
 from bot.config import Settings
-from bot.delivery.retry import Retry
-from bot.delivery.windows import PlatformLimits
-from bot.transports.base import Address, Deliver, Incoming, Outgoing
+from bot.transports.base import Address, Deliver, Incoming, LocalTransport, Outgoing
 from storage import exchange, members
 from storage.access import Actor, Role
 from storage.db import Database
@@ -38,20 +36,10 @@ STATE_WORDS = ["mexico", "México", "Mexique", "brasil", "EEUU", "Argentina", "p
 FIND_WORDS = ["fiscalia", "policia federal", "martinez", "UIF", "cyber", "justice", "araujo aml", "thomas"]
 
 
-class Sink:
+class Sink(LocalTransport):
     """A transport that only counts what it is given."""
 
     platform = "bench"
-    limits = PlatformLimits()
-
-    def classify(self, exc: Exception) -> Retry:
-        return Retry(repr(exc), None)
-
-    def parts(self, message: Outgoing) -> list[Outgoing]:
-        return [message]
-
-    def is_group(self, to: Address) -> bool:
-        return False
 
     def __init__(self) -> None:
         self.sent = 0

@@ -25,6 +25,7 @@ from storage import dialogs, outbox
 from storage.access import Actor, Role
 from storage.models import Dialog, Member
 from storage.readmodel import DirectoryView, EntryView
+from storage.types import utcnow
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -68,7 +69,6 @@ class Context:
         member: Member | None = None,
         session: AsyncSession | None = None,
         view: DirectoryView | None = None,
-        dialog: Dialog | None = None,
         now: datetime | None = None,
     ) -> None:
         self.incoming = incoming
@@ -80,8 +80,7 @@ class Context:
         self.actor = Actor.of(sender) if sender is not None else None
         self.args = ""
         self.replies: list[tuple[Address | None, Outgoing]] = []
-        self.dialog = dialog  # the open dialog of this person in this chat, if any
-        self.dialog_opened = False  # a dialog was opened (or replaced) while handling this message
+        self.dialog: Dialog | None = None  # the open dialog of this person in this chat, if any
         self.deactivated = False  # the sender is a known member whose access was withdrawn
         self._session = session
         self._view = view
@@ -158,8 +157,6 @@ class Context:
         return (a.platform, a.chat_id, a.user_id)
 
     def now(self) -> datetime:
-        from storage.types import utcnow
-
         return self._now or utcnow()
 
     async def open_dialog(self, kind: str, *, step: str = "", data: dict[str, Any] | None = None) -> Dialog:
@@ -170,7 +167,6 @@ class Context:
             member_id=self.sender.id if self.sender else None, language=self.language,
             expires_at=self.now() + timeout,
         )  # fmt: skip
-        self.dialog_opened = True
         return self.dialog
 
     async def close_dialog(self) -> None:

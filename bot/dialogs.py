@@ -37,6 +37,7 @@ CHOICE = "choice"  # numbered choices offered by a command; the router re-runs t
 STALE = object()  # a button of a choice that is no longer open
 
 _BUTTON = re.compile(r"([0-9a-f]{6})\.(\d{1,3})")
+_NUMBER = re.compile(r"\d{1,3}")  # a choice typed as its number (longer digit strings are just text)
 _YES = {"yes", "y", "si", "sí", "s", "sim", "oui", "o", "ok"}
 _NO = {"no", "n", "não", "nao", "non"}
 
@@ -72,7 +73,7 @@ def resolve_answer(data: dict[str, Any], text: str) -> str | object:
         if button.group(1) != data.get("nonce"):
             return STALE
         number = int(button.group(2))
-    elif text.isdigit() and choices:
+    elif _NUMBER.fullmatch(text) and choices:
         number = int(text)
     else:
         return text

@@ -229,11 +229,11 @@ class Router:
             return
         assert isinstance(answer, str)
         if ctx.dialog.kind == CHOICE:  # the chosen option is a command: run it as if typed
-            await ctx.close_dialog()
             chosen = parse(answer)
-            if chosen is None:
+            if chosen is None:  # the question stays open
                 ctx.reply(ctx._(N_("Please answer with one of the numbers offered, or send /cancel.")))
                 return
+            await ctx.close_dialog()
             await self._command(dataclasses.replace(msg, text=answer), ctx, chosen, REGISTRY.get(chosen.name))
             return
         handler = DIALOGS.get(ctx.dialog.kind)

@@ -7,7 +7,7 @@ tells whether a database still needs that (``pocnet run`` refuses to start if so
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Session
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -54,6 +55,21 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def on_commit(flag: str, callback: Callable[[], None]) -> None:
+    """Call ``callback`` after every commit of a transaction that set ``session.info[flag]`` (a change
+    worth telling someone about); a rollback forgets the flag."""
+
+    def committed(session: Session) -> None:
+        if session.info.pop(flag, False):
+            callback()
+
+    def rolled_back(session: Session) -> None:
+        session.info.pop(flag, None)
+
+    event.listen(Session, "after_commit", committed)
+    event.listen(Session, "after_rollback", rolled_back)
 
 
 def create_engine(url: str | URL, *, schema: str | None = None, echo: bool = False) -> AsyncEngine:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Dialog
@@ -45,8 +44,3 @@ async def close(session: AsyncSession, key: tuple[str, str, str]) -> None:
     dialog = await session.get(Dialog, key)
     if dialog is not None:
         await session.delete(dialog)
-
-
-async def purge_expired(session: AsyncSession, now: datetime) -> int:
-    result = await session.execute(delete(Dialog).where(Dialog.expires_at <= now))
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]

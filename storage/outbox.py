@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Member, OutboxItem
@@ -19,7 +19,7 @@ from storage.types import utcnow
 WRITTEN = "pocnet_outbox_written"  # session.info flag: wake the senders after this commit
 
 QUEUED, SENDING, SENT, FAILED, ACKNOWLEDGED = "queued", "sending", "sent", "failed", "acknowledged"
-INTERACTIVE, BULK = 0, 1
+INTERACTIVE, BULK = 0, 1  # priorities: replies and relays before broadcasts and reminders
 
 
 @dataclass(frozen=True)
@@ -133,8 +133,6 @@ async def acknowledge(session: AsyncSession, item_id: int) -> bool:
 
 async def counts(session: AsyncSession, reference: str | None = None) -> dict[str, int]:
     """Rows per status (of one reference, or all)."""
-    from sqlalchemy import func
-
     query = select(OutboxItem.status, func.count()).group_by(OutboxItem.status)
     if reference is not None:
         query = query.where(OutboxItem.reference == reference)

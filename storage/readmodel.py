@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
 
 from storage.audit import CHANGED
+from storage.db import on_commit
 from storage.lookup import Vocabulary
 from storage.models import AuditEvent, Identity, Member, MemberCompetence, State
 from storage.taxonomy import FUNCTION_RANK
@@ -36,16 +36,12 @@ _UNRANKED = len(FUNCTION_RANK)
 _local_changes = 0  # transactions of this process that changed data (audit.record marks them)
 
 
-@event.listens_for(Session, "after_commit")
-def _after_commit(session: Session) -> None:
+def _count_change() -> None:
     global _local_changes
-    if session.info.pop(CHANGED, False):
-        _local_changes += 1
+    _local_changes += 1
 
 
-@event.listens_for(Session, "after_rollback")
-def _after_rollback(session: Session) -> None:
-    session.info.pop(CHANGED, None)
+on_commit(CHANGED, _count_change)
 
 
 # --- the snapshot -----------------------------------------------------------------------------------

@@ -17,9 +17,9 @@ import logging
 import weakref
 from functools import partial
 
-from sqlalchemy import event, func, select, text
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.orm import Session
 
 from bot.delivery.render import render
 from bot.delivery.sender import Outcome
@@ -27,23 +27,19 @@ from bot.delivery.service import DeliveryService
 from bot.i18n import best_language
 from bot.transports.base import Address
 from storage import outbox
-from storage.db import Database
+from storage.db import Database, on_commit
 
 log = logging.getLogger("pocnet.delivery")
 
 _lanes: weakref.WeakSet[DurableLane] = weakref.WeakSet()
 
 
-@event.listens_for(Session, "after_commit")
-def _wake_after_commit(session: Session) -> None:
-    if session.info.pop(outbox.WRITTEN, False):
-        for lane in list(_lanes):
-            lane.wake()
+def _wake_lanes() -> None:
+    for lane in list(_lanes):
+        lane.wake()
 
 
-@event.listens_for(Session, "after_rollback")
-def _forget_after_rollback(session: Session) -> None:
-    session.info.pop(outbox.WRITTEN, None)
+on_commit(outbox.WRITTEN, _wake_lanes)
 
 
 class PlatformLock:
@@ -224,6 +220,8 @@ class DurableLane:
                 await outbox.record(
                     session, row_id, message_id=outcome.message_id, error=outcome.error, attempts=outcome.attempts
                 )
+        except (SQLAlchemyError, OSError) as exc:  # the row stays "sending"; the next takeover sends it again
+            log.warning("outcome not recorded", extra={"id": row_id, "reason": repr(exc)[:200]})
         finally:
             self._outstanding[platform] -= 1
             if self._outstanding[platform] <= self.batch // 2:

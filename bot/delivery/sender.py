@@ -21,14 +21,13 @@ from typing import TYPE_CHECKING
 
 from bot.delivery.clock import Clock
 from bot.delivery.windows import HardWindow, PlatformLimits
+from storage.outbox import BULK, INTERACTIVE  # the priorities outbox rows carry
 
 if TYPE_CHECKING:
     from bot.metrics import Metrics
     from bot.transports.base import Address, Outgoing, Transport
 
 log = logging.getLogger("pocnet.delivery")
-
-INTERACTIVE, BULK = 0, 1
 
 
 @dataclass(frozen=True)
@@ -147,10 +146,6 @@ class PlatformSender:
     def pending(self) -> int:
         return self._queued[0] + self._queued[1] + len(self._in_flight)
 
-    @property
-    def pending_interactive(self) -> int:
-        return self._queued[INTERACTIVE]
-
     async def interactive_idle(self) -> None:
         """Return once no interactive reply is queued or in flight."""
         while self._queued[INTERACTIVE] or self._interactive_in_flight:
@@ -227,14 +222,16 @@ class PlatformSender:
     async def _sleep(self, seconds: float | None) -> None:
         """Until ``seconds`` pass or something changes (a submit, a finished send)."""
         self._wake.clear()
+        if seconds is None:  # the common idle case: no timer, no extra tasks
+            await self._wake.wait()
+            return
         waiter = asyncio.ensure_future(self._wake.wait())
-        timer = asyncio.ensure_future(self.clock.sleep(seconds)) if seconds is not None else None
+        timer = asyncio.ensure_future(self.clock.sleep(seconds))
         try:
-            await asyncio.wait([t for t in (waiter, timer) if t is not None], return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait([waiter, timer], return_when=asyncio.FIRST_COMPLETED)
         finally:
             waiter.cancel()
-            if timer is not None:
-                timer.cancel()
+            timer.cancel()
 
     async def _run(self) -> None:
         while True:

@@ -61,10 +61,6 @@ class DeliveryService:
         for number, (to, outgoing) in enumerate(replies):
             self.submit(to or msg.address, outgoing, key=reply_key(msg, number))
 
-    @property
-    def pending(self) -> int:
-        return sum(s.pending for s in self.senders.values())
-
     async def idle(self) -> None:
         for sender in self.senders.values():
             await sender.idle()

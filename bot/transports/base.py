@@ -7,11 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from bot.delivery.retry import Retry
-    from bot.delivery.windows import PlatformLimits
+from bot.delivery.retry import Retry
+from bot.delivery.windows import PlatformLimits
 
 
 @dataclass(frozen=True)
@@ -75,3 +74,20 @@ class Transport(Protocol):
         """Whether ``to`` is a group (groups have their own, slower limit)."""
 
     async def stop(self) -> None: ...
+
+
+class LocalTransport:
+    """Defaults for a platform with no limits and no failure worth retrying: the console, and the fake
+    platforms of tests and benchmarks. Subclasses set ``platform`` and write ``start``, ``send``, ``stop``."""
+
+    platform: str
+    limits = PlatformLimits(retries=0)
+
+    def classify(self, exc: Exception) -> Retry:
+        return Retry(f"{self.platform}: {exc!r}", None)
+
+    def parts(self, message: Outgoing) -> list[Outgoing]:
+        return [message]
+
+    def is_group(self, to: Address) -> bool:
+        return False

@@ -20,10 +20,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TextIO
 
-from bot.delivery.retry import Retry
-from bot.delivery.windows import PlatformLimits
 from bot.i18n import translator
-from bot.transports.base import Address, Attachment, Deliver, Incoming, Outgoing
+from bot.transports.base import Address, Attachment, Deliver, Incoming, LocalTransport, Outgoing
 
 PLATFORM = "console"
 
@@ -49,9 +47,8 @@ class StdinLines:
         return await self._queue.get()
 
 
-class ConsoleTransport:
+class ConsoleTransport(LocalTransport):
     platform = PLATFORM
-    limits = PlatformLimits(retries=0)  # a terminal has no limits and no failures worth retrying
 
     def __init__(
         self,
@@ -120,15 +117,6 @@ class ConsoleTransport:
             lines.insert(0, f"[→ {to.user_id}]")
         self._write("\n".join(lines))
         return f"console-{next(self._ids)}"
-
-    def classify(self, exc: Exception) -> Retry:
-        return Retry(f"console: {exc!r}", None)
-
-    def parts(self, message: Outgoing) -> list[Outgoing]:
-        return [message]
-
-    def is_group(self, to: Address) -> bool:
-        return False
 
     def _save(self, attachment: Attachment) -> Path:
         """Files are written to disk; the chat shows where."""

@@ -12,9 +12,7 @@ import itertools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from bot.delivery.retry import Retry
-from bot.delivery.windows import PlatformLimits
-from bot.transports.base import Address, Deliver, Incoming, Outgoing
+from bot.transports.base import Address, Deliver, Incoming, LocalTransport, Outgoing
 
 
 @dataclass
@@ -24,11 +22,9 @@ class Sent:
     idempotency_key: str
 
 
-class ChatPlatform:
+class ChatPlatform(LocalTransport):
     """Implements the Transport interface for one fake platform. ``idle`` (set by the app fixture) waits
     until the delivery service has sent everything queued."""
-
-    limits = PlatformLimits(retries=0)
 
     def __init__(self, platform: str = "console") -> None:
         self.platform = platform
@@ -43,15 +39,6 @@ class ChatPlatform:
     async def send(self, to: Address, message: Outgoing, *, idempotency_key: str) -> str:
         self.sent.append(Sent(to, message, idempotency_key))
         return f"{self.platform}-out-{len(self.sent)}"
-
-    def classify(self, exc: Exception) -> Retry:
-        return Retry(repr(exc), None)
-
-    def parts(self, message: Outgoing) -> list[Outgoing]:
-        return [message]
-
-    def is_group(self, to: Address) -> bool:
-        return False
 
     async def stop(self) -> None:
         self._deliver = None

@@ -5,6 +5,7 @@ only one instance sends for a platform at a time."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import select
@@ -17,7 +18,7 @@ from bot.transports.base import Address, Outgoing
 from storage import outbox, sample
 from storage.db import Database
 from storage.models import Member, OutboxItem
-from tests.conftest import PG_URL, make_settings
+from tests.conftest import PG_URL, _drop_pg_schema, _pg_schema, make_settings
 from tests.fakes.platform import PlatformError, RecordingPlatform, eventually
 
 TO = outbox.Recipient("telegram", "501", "501")
@@ -106,30 +107,14 @@ async def test_a_rolled_back_change_queues_nothing(db: Database) -> None:
     assert await rows(db) == []
 
 
-@pytest.mark.postgres
-async def test_two_senders_never_claim_the_same_row() -> None:
-    from tests.conftest import _drop_pg_schema, _pg_schema
-
+@pytest.fixture
+async def two_instances() -> AsyncIterator[tuple[Database, Database]]:
+    """Two pocnet processes' views of one migrated PostgreSQL database (each its own engine)."""
     schema = await _pg_schema()
     first, second = Database.from_url(PG_URL, schema=schema), Database.from_url(PG_URL, schema=schema)
     try:
         await first.upgrade()
-        await queue(first, 500)
-        taken: list[list[int]] = [[], []]
-
-        async def sender(db: Database, into: list[int]) -> None:
-            while True:
-                async with db.transaction() as session:
-                    claimed = await outbox.claim(session, "telegram", 7)
-                    await asyncio.sleep(0.001)  # hold the row locks a moment, as a real sender does
-                if not claimed:
-                    return
-                into.extend(r.id for r in claimed)
-
-        await asyncio.gather(sender(first, taken[0]), sender(second, taken[1]))
-        assert taken[0] and taken[1]  # both worked …
-        assert not set(taken[0]) & set(taken[1])  # … on different rows
-        assert len(taken[0]) + len(taken[1]) == 500
+        yield first, second
     finally:
         await first.dispose()
         await second.dispose()
@@ -137,39 +122,51 @@ async def test_two_senders_never_claim_the_same_row() -> None:
 
 
 @pytest.mark.postgres
-async def test_one_instance_sends_per_platform_and_another_takes_over() -> None:
-    from tests.conftest import _drop_pg_schema, _pg_schema
+async def test_two_senders_never_claim_the_same_row(two_instances: tuple[Database, Database]) -> None:
+    first, second = two_instances
+    await queue(first, 500)
+    taken: list[list[int]] = [[], []]
 
-    schema = await _pg_schema()
-    first, second = Database.from_url(PG_URL, schema=schema), Database.from_url(PG_URL, schema=schema)
-    try:
-        await first.upgrade()
-        one, two = PlatformLock(first, "telegram"), PlatformLock(second, "telegram")
-        assert await one.acquire()
-        assert not await two.acquire()  # the second instance stands by
-        matrix = PlatformLock(second, "matrix")
-        assert await matrix.acquire()  # another platform is another lock
-        await matrix.release()
-        elsewhere = Database.from_url(PG_URL, schema=schema + "x")
-        assert PlatformLock(elsewhere, "telegram").key != one.key  # databases sharing a server: other locks
-        await elsewhere.dispose()
+    async def sender(db: Database, into: list[int]) -> None:
+        while True:
+            async with db.transaction() as session:
+                claimed = await outbox.claim(session, "telegram", 7)
+                await asyncio.sleep(0.001)  # hold the row locks a moment, as a real sender does
+            if not claimed:
+                return
+            into.extend(r.id for r in claimed)
 
-        await queue(first, 2)
-        platform = RecordingPlatform(SystemClock())
-        delivery = DeliveryService([platform])
-        standby = DurableLane(second, delivery, poll_seconds=0.05, standby_seconds=0.2)
-        delivery.start()
-        standby.start()
-        await asyncio.sleep(0.6)
-        assert platform.sent == []  # the first instance holds the lock: the standby sends nothing
-        await one.release()  # the first instance dies (its connection closes; the lock goes with it)
-        await eventually(lambda: len(platform.sent) == 2)
-        await standby.stop()
-        await delivery.stop()
-    finally:
-        await first.dispose()
-        await second.dispose()
-        await _drop_pg_schema(schema)
+    await asyncio.gather(sender(first, taken[0]), sender(second, taken[1]))
+    assert taken[0] and taken[1]  # both worked …
+    assert not set(taken[0]) & set(taken[1])  # … on different rows
+    assert len(taken[0]) + len(taken[1]) == 500
+
+
+@pytest.mark.postgres
+async def test_one_instance_sends_per_platform_and_another_takes_over(two_instances: tuple[Database, Database]) -> None:
+    first, second = two_instances
+    one, two = PlatformLock(first, "telegram"), PlatformLock(second, "telegram")
+    assert await one.acquire()
+    assert not await two.acquire()  # the second instance stands by
+    matrix = PlatformLock(second, "matrix")
+    assert await matrix.acquire()  # another platform is another lock
+    await matrix.release()
+    elsewhere = Database.from_url(PG_URL, schema=f"{second.schema}x")
+    assert PlatformLock(elsewhere, "telegram").key != one.key  # databases sharing a server: other locks
+    await elsewhere.dispose()
+
+    await queue(first, 2)
+    platform = RecordingPlatform(SystemClock())
+    delivery = DeliveryService([platform])
+    standby = DurableLane(second, delivery, poll_seconds=0.05, standby_seconds=0.2)
+    delivery.start()
+    standby.start()
+    await asyncio.sleep(0.6)
+    assert platform.sent == []  # the first instance holds the lock: the standby sends nothing
+    await one.release()  # the first instance dies (its connection closes; the lock goes with it)
+    await eventually(lambda: len(platform.sent) == 2)
+    await standby.stop()
+    await delivery.stop()
 
 
 async def test_stop_finishes_queued_replies(sqlite_db: Database) -> None:
