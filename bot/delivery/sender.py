@@ -2,7 +2,10 @@
 
 The loop picks the next chat that may send now — interactive replies before bulk — and starts its send
 as a task, so one chat's slow or failing sends never hold another chat. Each chat has at most one send in
-flight (its messages stay in order). After a failure the verdict of ``transport.classify`` decides: wait
+flight (its messages stay in order). How many sends run at once follows Little's law: the rate to keep
+times the measured send latency, doubled (at least 2). More only costs: on a fast link, 32 concurrent
+HTTP requests halved the bot's throughput against 2. A send that takes far longer than usual stops
+counting, so a hanging chat never holds the others. After a failure the verdict of ``transport.classify`` decides: wait
 ``retry_after`` (that chat only, or the whole platform when the platform says so), back off
 exponentially, or give up — one WARNING line, and the outcome goes to whoever asked (the outbox records
 it). No traceback for handled faults: tracebacks are for bugs.
@@ -14,6 +17,7 @@ import asyncio
 import heapq
 import itertools
 import logging
+import math
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -121,6 +125,8 @@ class PlatformSender:
         self._task: asyncio.Task[None] | None = None
         self._sends = 0
         self._interactive_in_flight = 0
+        self._sending: dict[_Job, float] = {}  # sends waiting for the platform → when they left
+        self._latency = 0.1  # seconds a send takes (moving average), until measured
         self._calm = asyncio.Event()  # set whenever a send finishes: interactive_idle looks again
 
     # --- what callers use ---------------------------------------------------------------------------
@@ -243,6 +249,10 @@ class PlatformSender:
             if len(self._in_flight) >= self.limits.max_in_flight:
                 await self._sleep(None)
                 continue
+            busy, frees_at = self._busy(now)
+            if busy >= self._concurrency():
+                await self._sleep(frees_at)
+                continue
             at = max((w.available_at(now) for w in self._overall), default=now)
             if at > now:
                 await self._sleep(at - now)
@@ -252,6 +262,17 @@ class PlatformSender:
                 await self._sleep(self._timers[0][0] - now if self._timers else None)
                 continue
             self._dispatch(chat, now)
+
+    def _concurrency(self) -> int:
+        rate = self.limits.per_second or 30.0  # Telegram's rate where none is set
+        return max(2, min(self.limits.max_in_flight, math.ceil(2 * rate * self._latency)))
+
+    def _busy(self, now: float) -> tuple[int, float | None]:
+        """Sends that count against the concurrency (not stragglers), and in how many seconds the oldest
+        of them turns into one."""
+        horizon = max(1.0, 4 * self._latency)
+        fresh = [started for started in self._sending.values() if now - started < horizon]
+        return len(fresh), (min(fresh) + horizon - now if fresh else None)
 
     def _dispatch(self, chat: _Chat, now: float) -> None:
         job = chat.queues[chat.priority()].popleft()
@@ -263,6 +284,7 @@ class PlatformSender:
             chat.window.record(now)
         for window in self._overall:
             window.record(now)
+        self._sending[job] = now  # counted at once: the task has not run yet when the loop looks again
         task = asyncio.create_task(self._attempt(chat, job))
         self._in_flight.add(task)
         task.add_done_callback(self._task_done)
@@ -280,6 +302,7 @@ class PlatformSender:
         try:
             await self._try(chat, job)
         finally:
+            self._sending.pop(job, None)
             if job.priority == INTERACTIVE:
                 self._interactive_in_flight -= 1
 
@@ -291,7 +314,7 @@ class PlatformSender:
             if job.parent.error is not None:
                 error = job.parent.error  # an earlier part failed for good: the rest would read wrong
             else:
-                message_id = await self.transport.send(job.to, job.message, idempotency_key=job.key)
+                message_id = await self._send(job)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # classified: a handled fault is one WARNING line, not a traceback
@@ -320,6 +343,14 @@ class PlatformSender:
                 await parent.on_done(Outcome(parent.message_id, parent.error, parent.attempts))
             except Exception:
                 log.exception("recording a delivery outcome failed", extra={"platform": self.platform})
+
+    async def _send(self, job: _Job) -> str:
+        started = self.clock.now()
+        try:
+            return await self.transport.send(job.to, job.message, idempotency_key=job.key)
+        finally:
+            self._sending.pop(job, None)  # done waiting for the platform (recording the outcome may follow)
+            self._latency = 0.8 * self._latency + 0.2 * (self.clock.now() - started)
 
     def _finish(self, chat: _Chat) -> None:
         chat.busy = False

@@ -36,6 +36,9 @@ class RecordingPlatform:
     sent: list[Record] = field(default_factory=list)
     attempts: list[Record] = field(default_factory=list)
     fail: Callable[[Address, Outgoing, int], PlatformError | None] | None = None  # (to, message, attempt n)
+    delay: Callable[[Address], float] | None = None  # seconds the platform takes to answer
+    concurrent: int = 0
+    most_concurrent: list[int] = field(default_factory=list)  # per send: how many were under way at once
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     async def start(self, deliver: Deliver) -> None:
@@ -47,6 +50,13 @@ class RecordingPlatform:
     async def send(self, to: Address, message: Outgoing, *, idempotency_key: str) -> str:
         record = Record(self.clock.now(), to.chat_id, message.text, idempotency_key)
         self.attempts.append(record)
+        if self.delay is not None:
+            self.concurrent += 1
+            self.most_concurrent.append(self.concurrent)
+            try:
+                await self.clock.sleep(self.delay(to))
+            finally:
+                self.concurrent -= 1
         if self.fail is not None:
             tries = sum(1 for a in self.attempts if a.key == idempotency_key)
             error = self.fail(to, message, tries)

@@ -156,6 +156,25 @@ async def test_platform_wide_throttling_pauses_every_chat(clock: ManualClock) ->
     await service.stop()
 
 
+async def test_sends_at_once_follow_the_latency_and_a_hanging_chat_holds_no_one(clock: ManualClock) -> None:
+    platform = RecordingPlatform(
+        clock, PlatformLimits(), delay=lambda to: 30.0 if to.chat_id.startswith("h") else 0.005
+    )
+    service = await started(platform, clock)
+    for n in range(200):  # a fast platform: a couple of sends at once are plenty
+        service.submit(platform.to(str(n)), Outgoing("hi"), key=f"k{n}")
+    await clock.advance(2, step=0.001)
+    assert len(platform.sent) == 200
+    assert max(platform.most_concurrent[100:]) <= 2  # not 32 requests fighting for the connection pool
+    for n in range(3):  # 3 chats whose sends hang for 30 s (more than the 2 slots), then 10 ordinary ones
+        service.submit(platform.to(f"h{n}"), Outgoing("stuck"), key=f"h{n}")
+    for n in range(10):
+        service.submit(platform.to(f"ok{n}"), Outgoing("hi"), key=f"ok{n}")
+    await clock.advance(2.5, step=0.01)
+    assert sum(r.chat_id.startswith("ok") for r in platform.sent) == 10  # the hanging ones stopped counting
+    await service.stop(drain=0)
+
+
 async def test_unknown_platform_is_refused_with_a_warning(clock: ManualClock, caplog: pytest.LogCaptureFixture) -> None:
     platform = RecordingPlatform(clock, TELEGRAM)
     service = await started(platform, clock)
