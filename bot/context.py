@@ -101,15 +101,15 @@ class Context:
         return self._view
 
     @property
-    def readonly(self) -> bool:
-        return self._session is None
-
-    @property
     def has_directory(self) -> bool:
         return self._view is not None
 
     def attach_directory(self, view: DirectoryView) -> None:
         self._view = view
+
+    def attach_session(self, session: AsyncSession) -> None:
+        """A lookup that offered choices: they are kept in the database, in this session."""
+        self._session = session
 
     # --- language -----------------------------------------------------------------------------------
 

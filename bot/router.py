@@ -108,9 +108,9 @@ class Router:
                 ctx = snapshot
                 assert parsed is not None
                 await self._command(msg, ctx, parsed, cmd)
-                if any(o.buttons for _, o in ctx.replies):
+                if any(o.buttons for _, o in ctx.replies):  # the choices offered are kept in the database
                     async with self.db.transaction() as session:
-                        ctx = self._with_session(ctx, session)
+                        ctx.attach_session(session)
                         await self._remember_choices(ctx)
             else:
                 async with self.db.transaction() as session:
@@ -176,13 +176,6 @@ class Router:
         )
         ctx.deactivated = member is not None and active is None
         return ctx
-
-    def _with_session(self, ctx: Context, session: AsyncSession) -> Context:
-        """The snapshot context, now with a session (to remember the choices it offered)."""
-        moved = Context(ctx.incoming, ctx.translator, self.settings, self.limits, sender=ctx.sender,
-                        session=session, now=self.now())  # fmt: skip
-        moved.replies = ctx.replies
-        return moved
 
     # --- step: open dialog? -------------------------------------------------------------------------------
 
