@@ -74,7 +74,7 @@ class TelegramSection(Section):
     messages_per_second: float = Field(30.0, ge=0)
     per_chat_interval: float = Field(1.0, ge=0)
     group_messages_per_minute: int = Field(20, ge=0)
-    limit_margin: float = Field(0.03, ge=0, le=1)
+    limit_margin: float = Field(0.04, ge=0, le=1)
     send_retries: int = Field(5, ge=0, le=20)
 
     @model_validator(mode="after")
