@@ -21,9 +21,11 @@ from bot.config import Settings
 from bot.delivery.clock import Clock
 from bot.delivery.durable import DurableLane
 from bot.delivery.service import DeliveryService
+from bot.escalation import Escalator
 from bot.metrics import Metrics, StatusServer
 from bot.router import Router
 from bot.transports.base import Transport
+from storage import outbox
 from storage.db import Database
 from storage.types import utcnow
 
@@ -61,6 +63,7 @@ class App:
         self.outbox = DurableLane(db, self.delivery, default_language=settings.bot.default_language,
                                   poll_seconds=d.poll_seconds, batch=d.batch, standby_seconds=d.standby_seconds)  # fmt: skip
         self.router = Router(db, settings, self.delivery, bot_username=None, metrics=self.metrics, now=now)
+        self.escalator = Escalator(db, every=settings.relay.check_seconds, now=now)
         for transport in transports:
             if hasattr(transport, "flush"):  # Matrix saves its sync position once the replies have left
                 transport.flush = self._flusher(transport.platform)
@@ -92,6 +95,9 @@ class App:
         async def start_outbox() -> None:
             self.outbox.start()
 
+        async def start_escalation() -> None:
+            self.escalator.start()
+
         # Connections close last (after the senders have drained); receiving stops first.
         services = [Service(f"{t.platform} connection", nothing, t.stop) for t in self.transports.values()]
         services.append(Service("directory snapshot", self._load_snapshot, nothing))
@@ -99,6 +105,7 @@ class App:
             services.append(Service("status server", self.status.start, self.status.stop))
         services.append(Service("senders", start_senders, stop_senders))
         services.append(Service("outbox", start_outbox, self.outbox.stop))
+        services.append(Service("escalation", start_escalation, self.escalator.stop))
         for transport in self.transports.values():
             stop_receiving = getattr(transport, "stop_receiving", nothing)
             services.append(Service(transport.platform, self._starter(transport), stop_receiving))
@@ -133,6 +140,18 @@ class App:
             except Exception:
                 log.exception("service did not stop cleanly", extra={"service": service.name})
         await self.db.dispose()
+
+    async def idle(self, within: float = 30.0) -> None:
+        """Until everything queued — replies, and outbox rows of this app's platforms — has been sent and
+        its outcome recorded (tests and the console's scripted mode wait on this)."""
+        async with asyncio.timeout(within):
+            while True:
+                await self.delivery.idle()
+                if not self.outbox.outstanding:
+                    async with self.db.transaction() as session:
+                        if not await outbox.pending(session, list(self.transports)):
+                            return
+                await asyncio.sleep(0.005)
 
     def request_stop(self) -> None:
         self._stop.set()

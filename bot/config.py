@@ -125,6 +125,14 @@ class DialogsSection(Section):
     timeout_minutes: int = Field(15, ge=1, le=24 * 60)
 
 
+class RelaySection(Section):
+    max_per_hour: int = Field(20, ge=1, le=10_000)  # relays and forwards one member may start per hour
+    max_length: int = Field(4000, ge=1, le=4000)  # characters of text (a Telegram message holds 4096)
+    escalate_after_minutes: int = Field(120, ge=1, le=7 * 24 * 60)  # working time before an urgent escalates
+    check_seconds: float = Field(60.0, gt=0, le=3600)  # how often unacknowledged urgent relays are checked
+    max_file_mb: int = Field(20, ge=1, le=20)  # Telegram bots download at most 20 MB
+
+
 class MetricsSection(Section):
     enabled: bool = False
     listen: str = "127.0.0.1"
@@ -144,6 +152,7 @@ class Settings(BaseSettings):
     metrics: MetricsSection = MetricsSection()
     delivery: DeliverySection = DeliverySection()
     dialogs: DialogsSection = DialogsSection()
+    relay: RelaySection = RelaySection()
 
     @classmethod
     def settings_customise_sources(

@@ -24,7 +24,7 @@ from bot.transports.base import Address, Attachment, Incoming, Outgoing
 from storage import dialogs, outbox
 from storage.access import Actor, Role
 from storage.models import Dialog, Member
-from storage.readmodel import DirectoryView, EntryView
+from storage.readmodel import DirectoryView, EntryView, ReadModel
 from storage.types import utcnow
 
 if TYPE_CHECKING:
@@ -70,6 +70,7 @@ class Context:
         session: AsyncSession | None = None,
         view: DirectoryView | None = None,
         now: datetime | None = None,
+        read_model: ReadModel | None = None,
     ) -> None:
         self.incoming = incoming
         self.translator = translator
@@ -85,6 +86,7 @@ class Context:
         self._session = session
         self._view = view
         self._now = now
+        self._read_model = read_model
 
     # --- the unit of work ---------------------------------------------------------------------------
 
@@ -103,6 +105,14 @@ class Context:
     @property
     def has_directory(self) -> bool:
         return self._view is not None
+
+    async def snapshot(self) -> DirectoryView:
+        """The directory snapshot, on either path (a command that changes data may still look people up)."""
+        if self._view is None:
+            if self._read_model is None:
+                raise RuntimeError("no directory snapshot available")
+            self._view = await self._read_model.current()
+        return self._view
 
     def attach_directory(self, view: DirectoryView) -> None:
         self._view = view

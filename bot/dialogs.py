@@ -26,12 +26,16 @@ from storage.errors import N_
 if TYPE_CHECKING:
     from bot.context import Context
     from bot.transports.base import Incoming
+    from storage.models import OutboxItem
 
 DialogHandler = Callable[["Incoming", "Context"], Awaitable[None]]
 ConfirmHandler = Callable[["Incoming", "Context", dict[str, Any]], Awaitable[None]]
 
+ReplyHandler = Callable[["Incoming", "Context", "OutboxItem"], Awaitable[None]]
+
 DIALOGS: dict[str, DialogHandler] = {}
 CONFIRMED: dict[str, ConfirmHandler] = {}
+REPLIES: dict[str, ReplyHandler] = {}  # outbox kind → what a reply to such a delivered message does
 
 CHOICE = "choice"  # numbered choices offered by a command; the router re-runs the chosen command
 STALE = object()  # a button of a choice that is no longer open
@@ -55,6 +59,16 @@ def dialog(kind: str) -> Callable[[DialogHandler], DialogHandler]:
 def on_confirm(action: str) -> Callable[[ConfirmHandler], ConfirmHandler]:
     def register(func: ConfirmHandler) -> ConfirmHandler:
         CONFIRMED[action] = func
+        return func
+
+    return register
+
+
+def on_reply(kind: str) -> Callable[[ReplyHandler], ReplyHandler]:
+    """A plain-text reply to a delivered message of ``kind`` (a Telegram reply, a Matrix ``m.in_reply_to``)."""
+
+    def register(func: ReplyHandler) -> ReplyHandler:
+        REPLIES[kind] = func
         return func
 
     return register

@@ -27,13 +27,13 @@ from bot.commands import REGISTRY, Command
 from bot.config import Settings
 from bot.context import Context, Limits, Sender
 from bot.delivery.service import DeliveryService
-from bot.dialogs import CHOICE, DIALOGS, STALE, looks_like_button, resolve_answer
+from bot.dialogs import CHOICE, DIALOGS, REPLIES, STALE, looks_like_button, resolve_answer
 from bot.i18n import Translator, best_language, translator
 from bot.messages import DEACTIVATED, ONBOARDING
 from bot.metrics import Metrics
 from bot.ratelimit import SlidingWindow
 from bot.transports.base import Incoming, Outgoing
-from storage import dialogs, members
+from storage import dialogs, members, outbox
 from storage.access import Role
 from storage.db import Database
 from storage.errors import N_, PocnetError
@@ -173,6 +173,7 @@ class Router:
             member=active,
             session=session,
             now=self.now(),
+            read_model=self.read_model,
         )
         ctx.deactivated = member is not None and active is None
         return ctx
@@ -197,6 +198,8 @@ class Router:
             ctx.dialog = dialog
             await self._answer(msg, ctx, text)
             return
+        if dialog is None and parsed is None and msg.reply_to and await self._reply(msg, ctx):
+            return
         if dialog is not None and parsed is not None and parsed.name != "cancel":
             await dialogs.close(ctx.session, ctx.dialog_key)  # a new command abandons the open question
         elif dialog is not None:
@@ -212,6 +215,17 @@ class Router:
                 ctx.reply(ctx._(N_("That is not a command I can read. Commands look like /help.")))
             return
         await self._command(msg, ctx, parsed, cmd)
+
+    async def _reply(self, msg: Incoming, ctx: Context) -> bool:
+        """A reply to a message the bot delivered (a relay copy): its capability takes it, if it has a say."""
+        assert msg.reply_to is not None
+        a = msg.address
+        item = await outbox.by_platform_message(ctx.session, a.platform, a.chat_id, msg.reply_to)
+        handler = REPLIES.get(item.kind) if item is not None else None
+        if item is None or handler is None or item.member_id != ctx.who.id:
+            return False
+        await handler(msg, ctx, item)
+        return True
 
     async def _answer(self, msg: Incoming, ctx: Context, text: str) -> None:
         """Hand an answer to the open dialog (a number or button stands for the data it was offered with)."""

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import importlib
 
-MODULES = ("onboarding", "help", "directory", "entries", "account", "admin")
+MODULES = (
+    "onboarding", "help", "directory", "relay", "relay_threads", "relay_status", "relay_messages", "away",
+    "entries", "account", "admin",
+)  # fmt: skip
 
 
 def load() -> None:

@@ -9,6 +9,7 @@ from bot.context import Context
 from bot.i18n import Translator, language_name
 from handlers.common import Person, card_head, when, zone, zone_of
 from storage import hours
+from storage.errors import N_
 from storage.readmodel import EntryView
 from storage.taxonomy import COMPETENCE_BY_CODE, FUNCTION_BY_CODE
 
@@ -57,7 +58,23 @@ def _availability(zone_name: str, office_hours: str | None, translator: Translat
 
 def entry_block(ctx: Context, member: EntryView, now: datetime, number: int, *, with_state: bool = False) -> str:
     """A person in a list: name, function, institution; topics and languages; local time and office hours."""
-    return f"{number}. {_block(member, ctx.translator, now.replace(second=0, microsecond=0), with_state)}"
+    block = _block(member, ctx.translator, now.replace(second=0, microsecond=0), with_state)
+    if member.away_until is not None and member.away_until > now:
+        block += "\n   " + away_line(ctx, member)
+    return f"{number}. {block}"
+
+
+def away_line(ctx: Context, member: Person) -> str:
+    """ "Away until …; Ana Pérez covers" — who receives their relays meanwhile."""
+    assert member.away_until is not None
+    delegate = ctx.directory.get_active(member.away_delegate_id) if member.away_delegate_id else None
+    if delegate is not None:
+        return ctx._(N_("Away until {until}; {name} covers (/contact {id})")).format(
+            until=when(ctx, member.away_until), name=delegate.display_name, id=delegate.id
+        )
+    return ctx._(N_("Away until {until}; another contact of the state covers")).format(
+        until=when(ctx, member.away_until)
+    )
 
 
 @lru_cache(maxsize=8192)
@@ -98,6 +115,8 @@ def entry_card(ctx: Context, member: Person, now: datetime) -> str:
     platforms = sorted({identity.platform for identity in member.identities})
     if platforms:
         lines.append(_("Reachable on: {platforms}").format(platforms=", ".join(platforms)))
+    if isinstance(member, EntryView) and member.away_until is not None and member.away_until > now:
+        lines.append(away_line(ctx, member))
     confirmed = when(ctx, member.last_confirmed_at) if member.last_confirmed_at else _("never")
     lines.append(_("Last confirmed: {date}").format(date=confirmed))
     if member.verified_at:

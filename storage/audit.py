@@ -32,6 +32,7 @@ def record(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
     note: str | None = None,
+    directory: bool = True,
 ) -> AuditEvent:
     identity = inspect(subject).identity
     subject_id = ",".join(str(part) for part in identity) if identity else "?"
@@ -46,7 +47,8 @@ def record(
         note=note,
     )
     session.add(event)
-    session.info[CHANGED] = True
+    if directory:  # the directory snapshot is rebuilt after this commit (relays and the like leave it be)
+        session.info[CHANGED] = True
     return event
 
 

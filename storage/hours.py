@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo
 
@@ -96,3 +96,29 @@ def parse(text: str) -> OfficeHours:
     day_text = cleaned[: match.start()].strip()
     days = _parse_days(day_text) if day_text else frozenset(range(5))
     return OfficeHours(days, start, end)
+
+
+def working_deadline(start: datetime, duration: timedelta, office_hours: str | None, zone: ZoneInfo) -> datetime:
+    """When ``duration`` of working time after ``start`` has passed, counting only office hours in
+    ``zone`` (every hour when the hours are not given or cover the whole week, "24/7")."""
+    if not office_hours:
+        return start + duration
+    office = parse(office_hours)
+    if len(office.days) == 7 and office.start == time(0, 0) and office.end >= time(23, 59):
+        return start + duration
+    left = duration
+    local = start.astimezone(zone)
+    day = local.date()
+    for _ in range(400):  # at most about a year of days: a deadline is hours or days away
+        if day.weekday() in office.days:
+            opens = datetime.combine(day, office.start, zone)
+            closes = datetime.combine(day, office.end, zone)
+            if office.end == time(23, 59):
+                closes += timedelta(minutes=1)
+            begin = max(opens, local)
+            if begin < closes:
+                if closes - begin >= left:
+                    return (begin + left).astimezone(start.tzinfo)
+                left -= closes - begin
+        day += timedelta(days=1)
+    return start + duration

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from storage.types import UTCDateTime, utcnow
@@ -68,6 +68,9 @@ class Member(Base):
     phone: Mapped[str | None] = mapped_column(String(40))
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     search_key: Mapped[str] = mapped_column(Text, default="", server_default="")  # folded name + institution
+    # Away (handlers/away.py): while ``away_until`` is in the future, relays for them go to the delegate.
+    away_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    away_delegate_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
 
     state: Mapped[State | None] = relationship(lazy="joined")
     identities: Mapped[list[Identity]] = relationship(back_populates="member", lazy="selectin", order_by="Identity.id")
@@ -173,6 +176,7 @@ class OutboxItem(Base):
     language: Mapped[str | None] = mapped_column(String(8))
     priority: Mapped[int] = mapped_column(Integer, default=1)
     reference: Mapped[str | None] = mapped_column(String(64), index=True)  # e.g. "relay:12"
+    file_id: Mapped[int | None] = mapped_column(ForeignKey("stored_file.id"))  # sent with the message
     status: Mapped[str] = mapped_column(String(16), default="queued")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     platform_message_id: Mapped[str | None] = mapped_column(String(255))
@@ -200,3 +204,64 @@ class Dialog(Base):
     language: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class StoredFile(Base):
+    """A file that travels with messages (a relayed document, an announcement's agenda): kept once,
+    uploaded to each recipient's platform when their copy is sent."""
+
+    __tablename__ = "stored_file"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    mime_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Relay(Base):
+    """An information-sharing message (handlers/relay.py): a first send, an answer to one (``parent_id``
+    is the relay answered) or a forward of one (``parent_id`` is the relay forwarded). The body is kept
+    here only; audit events record label, audience and counts, never the body."""
+
+    __tablename__ = "relay"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mode: Mapped[str] = mapped_column(String(8))  # "send" | "answer" | "forward"
+    sender_id: Mapped[int] = mapped_column(ForeignKey("member.id"), index=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("relay.id"))
+    tlp: Mapped[str] = mapped_column(String(16))
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    audience: Mapped[str] = mapped_column(String(500))  # as the sender wrote it, for /relays
+    body: Mapped[str] = mapped_column(Text)
+    file_id: Mapped[int | None] = mapped_column(ForeignKey("stored_file.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+    sender: Mapped[Member] = relationship(lazy="joined")
+    copies: Mapped[list[RelayCopy]] = relationship(
+        back_populates="relay", lazy="selectin", order_by="RelayCopy.id", cascade="all, delete-orphan"
+    )
+
+
+class RelayCopy(Base):
+    """One recipient of a relay. Its delivery status is its outbox row's; acknowledgement and escalation
+    are kept here. ``covers_for_id``: the member this copy stands in for (away, or escalated from)."""
+
+    __tablename__ = "relay_copy"
+    __table_args__ = (UniqueConstraint("relay_id", "member_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    relay_id: Mapped[int] = mapped_column(ForeignKey("relay.id", ondelete="CASCADE"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id"), index=True)
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
+    reason: Mapped[str] = mapped_column(String(12), default="audience")  # audience | away | escalation
+    covers_for_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)  # urgent: escalate if not acked
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    relay: Mapped[Relay] = relationship(back_populates="copies", lazy="joined")
+    member: Mapped[Member] = relationship(foreign_keys=[member_id], lazy="joined")
+    outbox: Mapped[OutboxItem | None] = relationship(lazy="joined")

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Member, OutboxItem
+from storage.models import Member, OutboxItem, StoredFile
 from storage.types import utcnow
 
 WRITTEN = "pocnet_outbox_written"  # session.info flag: wake the senders after this commit
@@ -45,6 +45,7 @@ def enqueue(
     priority: int = BULK,
     reference: str | None = None,
     language: str | None = None,
+    file_id: int | None = None,
 ) -> OutboxItem:
     """Queue one message; it leaves once the surrounding transaction commits."""
     item = OutboxItem(
@@ -60,6 +61,7 @@ def enqueue(
         reference=reference,
         status=QUEUED,
         attempts=0,
+        file_id=file_id,
     )
     session.add(item)
     session.info[WRITTEN] = True
@@ -88,6 +90,14 @@ async def languages(session: AsyncSession, member_ids: Sequence[int]) -> dict[in
         return {}
     result = await session.execute(select(Member.id, Member.language).where(Member.id.in_(set(member_ids))))
     return {member_id: language for member_id, language in result.all()}
+
+
+async def files(session: AsyncSession, file_ids: Sequence[int]) -> dict[int, StoredFile]:
+    """The files that travel with claimed rows (each loaded once however many rows carry it)."""
+    if not file_ids:
+        return {}
+    rows = await session.scalars(select(StoredFile).where(StoredFile.id.in_(set(file_ids))))
+    return {row.id: row for row in rows}
 
 
 async def release_claimed(session: AsyncSession, platform: str) -> int:
@@ -137,3 +147,11 @@ async def counts(session: AsyncSession, reference: str | None = None) -> dict[st
     if reference is not None:
         query = query.where(OutboxItem.reference == reference)
     return {status: int(n) for status, n in (await session.execute(query)).all()}
+
+
+async def pending(session: AsyncSession, platforms: Sequence[str]) -> int:
+    """Rows of these platforms not yet sent or failed (queued, or claimed by a sender)."""
+    query = select(func.count(OutboxItem.id)).where(
+        OutboxItem.platform.in_(list(platforms)), OutboxItem.status.in_((QUEUED, SENDING))
+    )
+    return int(await session.scalar(query) or 0)

@@ -92,6 +92,8 @@ class EntryView:
     competences: tuple[str, ...]
     identities: tuple[IdentityView, ...]
     search_key: str
+    away_until: datetime | None = None
+    away_delegate_id: int | None = None
 
     @property
     def rank(self) -> tuple[int, str, int]:
@@ -213,7 +215,7 @@ def _entry(m: Any, states: dict[str, StateView], competences: list[str], identit
         languages=tuple(m.languages or ()), timezone=m.timezone, office_hours=m.office_hours, email=m.email,
         phone=m.phone, active=m.active, created_at=m.created_at, last_confirmed_at=m.last_confirmed_at,
         verified_at=m.verified_at, competences=tuple(competences), identities=tuple(identities),
-        search_key=m.search_key,
+        search_key=m.search_key, away_until=m.away_until, away_delegate_id=m.away_delegate_id,
     )  # fmt: skip
 
 

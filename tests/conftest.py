@@ -123,6 +123,6 @@ async def chat(sqlite_db: Database) -> AsyncIterator[ChatPlatform]:
     app = App(make_settings(str(sqlite_db.engine.url)), sqlite_db, [platform])
     await app.start()
     platform.app = app  # type: ignore[attr-defined]
-    platform.idle = app.delivery.idle
+    platform.idle = app.idle
     yield platform
     await app.stop()

@@ -21,6 +21,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.delivery.hooks import FAILURE_HOOKS
 from bot.delivery.render import render
 from bot.delivery.sender import Outcome
 from bot.delivery.service import DeliveryService
@@ -193,12 +194,13 @@ class DurableLane:
         async with self.db.transaction() as session:
             rows = await outbox.claim(session, platform, room)
             languages = await outbox.languages(session, [r.member_id for r in rows if r.member_id is not None])
+            files = await outbox.files(session, [r.file_id for r in rows if r.file_id is not None])
         for row in rows:
             language = best_language(languages.get(row.member_id) if row.member_id else None, row.language,
                                      self.default_language)  # fmt: skip
-            done = partial(self._done, platform, row.id)
+            done = partial(self._done, platform, row.id, row.kind)
             try:
-                message = render(row, language)
+                message = render(row, language, files.get(row.file_id) if row.file_id else None)
             except (LookupError, ValueError, IndexError) as exc:
                 log.warning("outbox row cannot be rendered", extra={"id": row.id, "reason": repr(exc)[:200]})
                 self._outstanding[platform] += 1
@@ -214,12 +216,15 @@ class DurableLane:
             )
         return len(rows)
 
-    async def _done(self, platform: str, row_id: int, outcome: Outcome) -> None:
+    async def _done(self, platform: str, row_id: int, kind: str, outcome: Outcome) -> None:
         try:
             async with self.db.transaction() as session:
                 await outbox.record(
                     session, row_id, message_id=outcome.message_id, error=outcome.error, attempts=outcome.attempts
                 )
+                hook = FAILURE_HOOKS.get(kind) if outcome.error is not None else None
+                if hook is not None:
+                    await hook(session, row_id, outcome.error or "")
         except (SQLAlchemyError, OSError) as exc:  # the row stays "sending"; the next takeover sends it again
             log.warning("outcome not recorded", extra={"id": row_id, "reason": repr(exc)[:200]})
         finally:

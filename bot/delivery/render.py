@@ -7,11 +7,12 @@ own with ``@renderer("relay")``.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 from bot.i18n import Translator, translator
-from bot.transports.base import Outgoing
-from storage.models import OutboxItem
+from bot.transports.base import Attachment, Outgoing
+from storage.models import OutboxItem, StoredFile
 
 Renderer = Callable[[OutboxItem, Translator], Outgoing]
 RENDERERS: dict[str, Renderer] = {}
@@ -31,6 +32,9 @@ def _text(item: OutboxItem, tr: Translator) -> Outgoing:
     return Outgoing(text.format(**item.params) if item.params else text)
 
 
-def render(item: OutboxItem, language: str) -> Outgoing:
+def render(item: OutboxItem, language: str, file: StoredFile | None = None) -> Outgoing:
     """Raises LookupError (unknown kind) or KeyError/ValueError (parameters that do not fit)."""
-    return RENDERERS[item.kind](item, translator(language))
+    message = RENDERERS[item.kind](item, translator(language))
+    if file is not None:
+        message = dataclasses.replace(message, attachment=Attachment(file.filename, file.content, file.mime_type))
+    return message

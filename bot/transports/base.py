@@ -23,6 +23,13 @@ class Address:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content: bytes
+    mime_type: str = "application/octet-stream"
+
+
+@dataclass(frozen=True)
 class Incoming:
     address: Address
     text: str
@@ -31,13 +38,7 @@ class Incoming:
     language_hint: str | None = None  # e.g. Telegram's language_code
     sender_name: str | None = None  # the platform's display name, used as a default at onboarding
     private: bool = True  # a one-to-one chat with the bot (False: a group or room with others)
-
-
-@dataclass(frozen=True)
-class Attachment:
-    filename: str
-    content: bytes
-    mime_type: str = "application/octet-stream"
+    attachment: Attachment | None = None  # a file sent with the message (its caption is ``text``)
 
 
 @dataclass(frozen=True)

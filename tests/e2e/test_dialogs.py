@@ -27,7 +27,7 @@ async def running(db: Database, clock: Clock | None = None, **settings: object) 
     platform = ChatPlatform("console")
     app = App(make_settings(str(db.engine.url), **settings), db, [platform], now=clock or utcnow)
     await app.start()
-    platform.idle = app.delivery.idle
+    platform.idle = app.idle
     return app, platform
 
 

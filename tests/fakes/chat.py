@@ -12,7 +12,7 @@ import itertools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from bot.transports.base import Address, Deliver, Incoming, LocalTransport, Outgoing
+from bot.transports.base import Address, Attachment, Deliver, Incoming, LocalTransport, Outgoing
 
 
 @dataclass
@@ -44,10 +44,18 @@ class ChatPlatform(LocalTransport):
         self._deliver = None
 
     def address(self, user: str) -> Address:
-        return Address(self.platform, chat_id=f"chat-{user}", user_id=user)
+        return Address(self.platform, chat_id=f"{self.platform}:{user}", user_id=user)  # as storage.sample links them
 
     async def say(
-        self, text: str, *, user: str, language: str | None = None, name: str | None = None, private: bool = True
+        self,
+        text: str,
+        *,
+        user: str,
+        language: str | None = None,
+        name: str | None = None,
+        private: bool = True,
+        reply_to: str | None = None,
+        attachment: Attachment | None = None,
     ) -> str:
         """Send ``text`` as ``user``; return everything the bot answered to that user, joined."""
         assert self._deliver is not None, "platform not started"
@@ -57,14 +65,19 @@ class ChatPlatform(LocalTransport):
                 self.address(user),
                 text,
                 str(next(self._ids)),
+                reply_to=reply_to,
                 language_hint=language,
                 sender_name=name,
                 private=private,
+                attachment=attachment,
             )
         )
         if self.idle is not None:
             await self.idle()
         return "\n".join(s.message.text for s in self.sent[before:] if s.to.user_id == user)
+
+    def received(self, user: str) -> list[Sent]:
+        return [s for s in self.sent if s.to.user_id == user]
 
     def last(self, user: str) -> str:
         return next(s.message.text for s in reversed(self.sent) if s.to.user_id == user)
