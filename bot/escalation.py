@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import audit, outbox, relays
@@ -50,10 +51,10 @@ class Escalator:
         return len(due)
 
     async def _escalate(self, session: AsyncSession, copy: RelayCopy, now: datetime) -> None:
-        copy.escalated_at = now
         relay = copy.relay
         missed = copy.member
-        taken = {c.member_id for c in relay.copies} | {relay.sender_id}
+        holders = await session.scalars(select(RelayCopy.member_id).where(RelayCopy.relay_id == relay.id))
+        taken = set(holders) | {relay.sender_id}
         standin = await relays.alternate_for(session, missed, now, taken)
         state = missed.state_code or "OAS"
         params: dict[str, object] = {"number": relay.id, "name": missed.display_name, "state": state, "id": missed.id}
@@ -67,6 +68,7 @@ class Escalator:
             session, Actor.system("escalation"), "relay.escalate", relay, directory=False,
             after={"copy": copy.id, "missed": missed.id, "to": standin.id if standin else None},
         )  # fmt: skip
+        copy.escalated_at = now
         log.info("urgent relay escalated", extra={"relay": relay.id, "escalated": standin is not None})
 
     def start(self) -> None:

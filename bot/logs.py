@@ -67,5 +67,8 @@ def setup(level: str = "INFO", fmt: str = "text", secrets: list[str] | None = No
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("httpx", "httpcore", "aiosqlite", "alembic.runtime.migration"):
+    # Libraries that log what passes through them (statement parameters, event contents — relay bodies
+    # among them) stay at WARNING even when pocnet itself logs at DEBUG.
+    for noisy in ("httpx", "httpcore", "aiosqlite", "alembic.runtime.migration", "sqlalchemy.engine", "asyncpg", "nio",
+                  "aiohttp", "telegram", "apscheduler"):  # fmt: skip
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

@@ -191,7 +191,7 @@ async def compose(msg: Incoming, ctx: Context) -> None:
     answer = ctx.args.strip()
     if step == "audience":
         audience = parse_audience(await ctx.snapshot(), answer[:2000])
-        people = await members_named(ctx, audience)
+        people = [m for m in await members_named(ctx, audience) if m.identities]  # reachable in chat
         data["items"] = [vars(item) for item in audience.items]
         await ctx.open_dialog(DIALOG, step="label", data=data)
         ctx.reply(
@@ -219,7 +219,7 @@ async def compose(msg: Incoming, ctx: Context) -> None:
     else:
         text = check_text(ctx, answer)
         file = await keep_file(ctx, msg.attachment)
-        people = await members_named(ctx, _items(data))
+        people = [m for m in await members_named(ctx, _items(data)) if m.identities]
         data |= {"text": text, "file": file.id if file else None}
         names = ", ".join(m.display_name for m in people[:12]) + (" …" if len(people) > 12 else "")
         question = ctx.ngettext(

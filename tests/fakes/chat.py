@@ -20,6 +20,7 @@ class Sent:
     to: Address
     message: Outgoing
     idempotency_key: str
+    message_id: str = ""
 
 
 class ChatPlatform(LocalTransport):
@@ -30,6 +31,7 @@ class ChatPlatform(LocalTransport):
         self.platform = platform
         self.idle: Callable[[], Awaitable[None]] | None = None
         self.sent: list[Sent] = []
+        self.refusing: set[str] = set()  # users whose chats refuse messages (e.g. they blocked the bot)
         self._deliver: Deliver | None = None
         self._ids = itertools.count(1)
 
@@ -37,8 +39,11 @@ class ChatPlatform(LocalTransport):
         self._deliver = deliver
 
     async def send(self, to: Address, message: Outgoing, *, idempotency_key: str) -> str:
-        self.sent.append(Sent(to, message, idempotency_key))
-        return f"{self.platform}-out-{len(self.sent)}"
+        if to.user_id in self.refusing:
+            raise PermissionError("Forbidden: bot was blocked by the user")
+        message_id = f"{self.platform}-out-{len(self.sent) + 1}"
+        self.sent.append(Sent(to, message, idempotency_key, message_id))
+        return message_id
 
     async def stop(self) -> None:
         self._deliver = None
