@@ -66,7 +66,7 @@ async def keep_file(ctx: Context, attachment: Attachment | None) -> StoredFile |
     if attachment is None:
         return None
     limit = ctx.settings.relay.max_file_mb
-    if len(attachment.content) > limit * 1024 * 1024:
+    if attachment.oversize or len(attachment.content) > limit * 1024 * 1024:
         raise InvalidInput(N_("The file is larger than {limit} MB, the most a relay carries."), limit=limit)
     return await relays.store_file(ctx.session, attachment.filename, attachment.mime_type, attachment.content)
 

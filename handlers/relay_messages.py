@@ -13,7 +13,9 @@ from babel import Locale
 from bot.delivery.render import renderer
 from bot.i18n import Translator
 from bot.transports.base import Outgoing
+from handlers.common import ROLE_LABELS
 from storage import tlp
+from storage.access import Role
 from storage.errors import N_
 from storage.models import OutboxItem
 from storage.relays import AWAY, ESCALATION, KIND
@@ -32,7 +34,10 @@ def state_name(code: str | None, language: str) -> str:
 
 def _who(p: dict[str, object], tr: Translator) -> str:
     term = FUNCTION_BY_CODE.get(str(p.get("function")))
-    function = term.name(tr.language) if term else str(p.get("function") or "")
+    if term is not None and term.code != "other":
+        function = term.name(tr.language)
+    else:  # no directory function given: what their access role says
+        function = tr(ROLE_LABELS.get(Role(str(p.get("role") or Role.CONTACT)), ROLE_LABELS[Role.CONTACT]))
     state = str(p["state"]) if p.get("state") else None
     return f"{p['sender']} ({function}, {state_name(state, tr.language)})"
 
@@ -71,10 +76,8 @@ def relay_copy(item: OutboxItem, tr: Translator) -> Outgoing:
     lines.append(tlp.line(str(p["tlp"]), tr))
     lines += ["", str(p["body"]), ""]
     lines.append(
-        tr(
-            N_(
-                "Answer: reply to this message, or send /answer {number} followed by your text. Acknowledge: /ack {number}."
-            )
-        ).format(number=p["number"])
+        tr(N_("Answer: reply to this message, or send /answer {number} followed by your text.")).format(
+            number=p["number"]
+        )
     )
     return Outgoing("\n".join(lines), buttons=((tr(ACK), f"/ack {p['number']}"),))

@@ -82,6 +82,7 @@ def queue_copy(
         "parent": relay.parent_id,
         "sender": sender.display_name,
         "function": sender.function,
+        "role": sender.role,
         "state": sender.state_code,
         "tlp": relay.tlp,
         "urgent": relay.urgent,

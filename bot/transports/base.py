@@ -27,6 +27,10 @@ class Attachment:
     filename: str
     content: bytes
     mime_type: str = "application/octet-stream"
+    oversize: bool = False  # received, but larger than a platform lets a bot fetch: ``content`` is empty
+
+
+MAX_FILE_BYTES = 20 * 1024 * 1024  # the most a Telegram bot may download; pocnet takes no more anywhere
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,14 @@ class Outgoing:
 
 
 Deliver = Callable[[Incoming], Awaitable[None]]
+
+
+def buttons_as_text(buttons: tuple[tuple[str, str], ...]) -> list[str]:
+    """Buttons where a platform has none: numbered choices (the open dialog reads the number), or the
+    command a button stands for, to be typed (``Acknowledge: /ack 12`` on a relay that arrived later)."""
+    return [
+        f"{label}: {data}" if data.startswith("/") else f"{n}) {label}" for n, (label, data) in enumerate(buttons, 1)
+    ]
 
 
 class Transport(Protocol):

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.i18n import translator
-from bot.transports.base import Address, Attachment, Deliver, Incoming, LocalTransport, Outgoing
+from bot.transports.base import Address, Attachment, Deliver, Incoming, LocalTransport, Outgoing, buttons_as_text
 
 PLATFORM = "console"
 
@@ -110,7 +110,7 @@ class ConsoleTransport(LocalTransport):
     async def send(self, to: Address, message: Outgoing, *, idempotency_key: str) -> str:
         lines = [message.text]
         if message.buttons:
-            lines += [f"  {n}) {label}" for n, (label, _data) in enumerate(message.buttons, 1)]
+            lines += [f"  {line}" for line in buttons_as_text(message.buttons)]
         if message.attachment is not None:
             lines.append(f"[{self._save(message.attachment)}]")
         if to.user_id != self.user:

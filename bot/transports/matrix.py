@@ -30,26 +30,34 @@ import aiohttp
 from nio import (
     AsyncClient,
     AsyncClientConfig,
+    DownloadError,
+    EncryptionError,
     InviteMemberEvent,
     LoginError,
     MatrixRoom,
     MegolmEvent,
+    RoomEncryptedFile,
+    RoomEncryptedImage,
+    RoomMessageFile,
+    RoomMessageImage,
     RoomMessageText,
     RoomSendError,
     SyncError,
     SyncResponse,
     UploadError,
 )
+from nio.crypto.attachments import decrypt_attachment
 
 from bot.config import MatrixSection
 from bot.delivery.retry import Retry
 from bot.delivery.windows import PlatformLimits
-from bot.transports.base import Address, Deliver, Incoming, Outgoing
+from bot.transports.base import MAX_FILE_BYTES, Address, Attachment, Deliver, Incoming, Outgoing, buttons_as_text
 from storage import members, transport_state
 from storage.db import Database
 
 log = logging.getLogger("pocnet.matrix")
 PLATFORM = "matrix"
+FILE_EVENTS = (RoomMessageFile, RoomMessageImage, RoomEncryptedFile, RoomEncryptedImage)
 
 
 class MatrixError(Exception):
@@ -69,6 +77,18 @@ def _classify(exc: Exception) -> Retry:
     if isinstance(exc, (aiohttp.ClientError, TimeoutError, OSError)):
         return Retry(f"network: {exc!r}", 0)
     return Retry(f"unexpected: {exc!r}", None)
+
+
+def strip_reply_fallback(body: str) -> str:
+    """A reply's body may begin with the quoted original ("> <@user> …" lines, then a blank line), as
+    clients did before Matrix 1.13; only what follows is the answer."""
+    lines = body.strip().split("\n")
+    if not lines or not lines[0].startswith(">"):
+        return body.strip()
+    n = 0
+    while n < len(lines) and lines[n].startswith(">"):
+        n += 1
+    return "\n".join(lines[n:]).strip()
 
 
 def to_html(text: str) -> str:
@@ -219,8 +239,12 @@ class MatrixTransport:
             if room is None:
                 continue
             for event in info.timeline.events:
-                if isinstance(event, RoomMessageText) and event.sender != self.client.user_id:
+                if event.sender == self.client.user_id:
+                    continue
+                if isinstance(event, RoomMessageText):
                     await self._on_text(room, event)
+                elif isinstance(event, FILE_EVENTS):
+                    await self._on_file(room, event)
                 elif isinstance(event, MegolmEvent):
                     log.warning("could not decrypt", extra={"room": room_id, "event": event.event_id})
 
@@ -245,21 +269,55 @@ class MatrixTransport:
             await self.client.room_leave(room_id)
             log.info("declined invite", extra={"room": room_id, "inviter": inviter})
 
-    async def _on_text(self, room: MatrixRoom, event: RoomMessageText) -> None:
-        text = event.body.strip()
+    def _incoming(self, room: MatrixRoom, event: Any, text: str, attachment: Attachment | None = None) -> Incoming:
         relates = event.source.get("content", {}).get("m.relates_to", {})
         reply_to = relates.get("m.in_reply_to", {}).get("event_id")
-        incoming = Incoming(
+        return Incoming(
             address=Address(PLATFORM, chat_id=room.room_id, user_id=event.sender),
-            text=text,
+            text=strip_reply_fallback(text) if reply_to else text.strip(),
             message_id=event.event_id,
             reply_to=reply_to,
             language_hint=None,
             sender_name=room.user_name(event.sender),
             private=room.member_count <= 2,
+            attachment=attachment,
         )
+
+    async def _on_text(self, room: MatrixRoom, event: RoomMessageText) -> None:
         if self._deliver is not None:
-            await self._deliver(incoming)
+            await self._deliver(self._incoming(room, event, event.body))
+
+    async def _on_file(self, room: MatrixRoom, event: Any) -> None:
+        """A file or image, with its caption as the text (MSC2530: ``body`` is the caption when a
+        ``filename`` is given and differs from it)."""
+        content = event.source.get("content", {})
+        filename = str(content.get("filename") or event.body or "file")[:255]
+        caption = event.body if content.get("filename") and event.body != content.get("filename") else ""
+        info = content.get("info") or {}
+        mime = str(info.get("mimetype") or "application/octet-stream")
+        attachment: Attachment | None
+        if int(info.get("size") or 0) > MAX_FILE_BYTES:
+            attachment = Attachment(filename, b"", mime, oversize=True)
+        else:
+            attachment = await self._download(event, filename, mime)
+        if self._deliver is not None:
+            await self._deliver(self._incoming(room, event, caption, attachment))
+
+    async def _download(self, event: Any, filename: str, mime: str) -> Attachment | None:
+        response = await self.client.download(mxc=event.url)
+        if isinstance(response, DownloadError):
+            log.warning("file not fetched", extra={"event": event.event_id, "reason": str(response.message)[:200]})
+            return None
+        data = response.body
+        if len(data) > MAX_FILE_BYTES:
+            return Attachment(filename, b"", mime, oversize=True)
+        if isinstance(event, (RoomEncryptedFile, RoomEncryptedImage)):
+            try:
+                data = decrypt_attachment(data, event.key["k"], event.hashes["sha256"], event.iv)
+            except EncryptionError as exc:
+                log.warning("file not decrypted", extra={"event": event.event_id, "reason": str(exc)[:200]})
+                return None
+        return Attachment(filename, data, mime)
 
     # --- sending ------------------------------------------------------------------------------------
 
@@ -286,7 +344,7 @@ class MatrixTransport:
         repeated attempt after a lost answer is shown once."""
         text = message.text
         if message.buttons:
-            text += "\n" + "\n".join(f"{n}) {label}" for n, (label, _data) in enumerate(message.buttons, 1))
+            text += "\n" + "\n".join(buttons_as_text(message.buttons))
         content: dict[str, Any] = {
             "msgtype": "m.notice",
             "body": text,
@@ -296,8 +354,8 @@ class MatrixTransport:
         if message.reply_to and message.reply_to.startswith("$"):
             content["m.relates_to"] = {"m.in_reply_to": {"event_id": message.reply_to}}
         event_id = await self._room_send(to.chat_id, content, idempotency_key)
-        if message.attachment is not None:
-            event_id = await self._send_file(to.chat_id, message, f"{idempotency_key}-file")
+        if message.attachment is not None:  # the text's id is kept: replies quote the text
+            await self._send_file(to.chat_id, message, f"{idempotency_key}-file")
         return event_id
 
     async def _send_file(self, room_id: str, message: Outgoing, tx_id: str) -> str:

@@ -22,15 +22,27 @@ from datetime import timedelta
 
 from telegram import (
     BotCommand,
+    Document,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputFile,
     LinkPreviewOptions,
+    Message,
+    PhotoSize,
     ReplyParameters,
     Update,
 )
 from telegram.constants import MessageLimit
-from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, NetworkError, RetryAfter, TimedOut
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 from telegram.warnings import PTBDeprecationWarning
 
@@ -39,7 +51,7 @@ from bot.config import TelegramSection
 from bot.delivery.retry import Retry, call_with_retries
 from bot.delivery.windows import PlatformLimits
 from bot.i18n import LANGUAGES, translator
-from bot.transports.base import Address, Deliver, Incoming, Outgoing
+from bot.transports.base import MAX_FILE_BYTES, Address, Attachment, Deliver, Incoming, Outgoing
 from storage.access import ALL_ROLES
 
 log = logging.getLogger("pocnet.telegram")
@@ -163,6 +175,9 @@ class TelegramTransport:
         incoming = self._incoming(update)
         if incoming is None or self._deliver is None:
             return
+        message = update.message or update.edited_message
+        if message is not None and (message.document or message.photo):
+            incoming = dataclasses.replace(incoming, attachment=await self._attachment(message))
         if update.callback_query is not None:
             try:
                 await update.callback_query.answer()
@@ -182,9 +197,9 @@ class TelegramTransport:
             reply_to = str(query.message.message_id) if query.message else None
         else:
             message = update.message or update.edited_message
-            if message is None or message.text is None:
+            if message is None or (message.text is None and not message.document and not message.photo):
                 return None
-            text, message_id = message.text, str(message.message_id)
+            text, message_id = message.text or message.caption or "", str(message.message_id)
             reply_to = str(message.reply_to_message.message_id) if message.reply_to_message else None
         return Incoming(
             address=Address(PLATFORM, chat_id=str(chat.id), user_id=str(user.id)),
@@ -196,6 +211,25 @@ class TelegramTransport:
             private=chat.type == "private",
         )
 
+    async def _attachment(self, message: Message) -> Attachment | None:
+        """The file sent with a message (a document, or a photo's largest size), fetched from Telegram."""
+        if message.document is not None:
+            item: Document | PhotoSize = message.document
+            name = message.document.file_name or "document"
+            mime = message.document.mime_type or "application/octet-stream"
+        else:
+            item = max(message.photo, key=lambda p: p.width * p.height)
+            name, mime = "photo.jpg", "image/jpeg"
+        if (item.file_size or 0) > MAX_FILE_BYTES:
+            return Attachment(name, b"", mime, oversize=True)
+        try:
+            file = await item.get_file()
+            content = bytes(await file.download_as_bytearray())
+        except TelegramError as exc:
+            log.warning("file not fetched", extra={"reason": str(exc)[:200]})
+            return Attachment(name, b"", mime, oversize=True) if "too big" in str(exc).lower() else None
+        return Attachment(name, content, mime)
+
     # --- sending ------------------------------------------------------------------------------------
 
     def classify(self, exc: Exception) -> Retry:
@@ -206,7 +240,10 @@ class TelegramTransport:
 
     def parts(self, message: Outgoing) -> list[Outgoing]:
         if message.attachment is not None:
-            return [dataclasses.replace(message, text=split_text(message.text, MessageLimit.CAPTION_LENGTH)[0])]
+            if len(message.text) <= MessageLimit.CAPTION_LENGTH:
+                return [message]
+            text = self.parts(dataclasses.replace(message, attachment=None, buttons=()))
+            return [*text, Outgoing("", buttons=message.buttons, attachment=message.attachment)]  # the file last
         pieces = split_text(message.text)
         if len(pieces) == 1:
             return [message] if pieces[0] == message.text else [dataclasses.replace(message, text=pieces[0])]
@@ -235,7 +272,10 @@ class TelegramTransport:
         if message.attachment is not None:
             attachment = message.attachment
             sent = await bot.send_document(
-                chat_id, InputFile(attachment.content, filename=attachment.filename), caption=message.text
+                chat_id,
+                InputFile(attachment.content, filename=attachment.filename),
+                caption=message.text or None,
+                reply_markup=self._markup(message),
             )
             return str(sent.message_id)
         reply_to = int(message.reply_to) if message.reply_to and message.reply_to.isdigit() else None

@@ -91,6 +91,7 @@ class FakeBotAPI:
         self._per_chat: dict[int, deque[float]] = defaultdict(deque)
         self._runner: web.AppRunner | None = None
         self.port = 0
+        self.files: dict[str, bytes] = {}  # file_id → content of files users sent
 
     # --- lifecycle ------------------------------------------------------------------------------
 
@@ -98,6 +99,7 @@ class FakeBotAPI:
         app = web.Application(client_max_size=50 * 1024 * 1024)
         app.router.add_route("POST", "/bot{token}/{method}", self._dispatch)
         app.router.add_route("GET", "/bot{token}/{method}", self._dispatch)
+        app.router.add_route("GET", "/file/bot{token}/{path:.+}", self._file)
         app.router.add_route("POST", "/control/enqueue", self._control_enqueue)
         app.router.add_route("GET", "/control/sent", self._control_sent)
         self._runner = web.AppRunner(app, access_log=None)
@@ -114,6 +116,10 @@ class FakeBotAPI:
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/bot"
+
+    @property
+    def base_file_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/file/bot"
 
     # --- what tests do ------------------------------------------------------------------------------
 
@@ -158,6 +164,26 @@ class FakeBotAPI:
                 "message_id": reply_to, "date": int(time.time()), "chat": chat, "from": BOT_USER,
                 "text": original.text if original else "",
             }  # fmt: skip
+        return self._push({"message": message})
+
+    def user_sends_document(
+        self, user_id: int, filename: str, content: bytes, *, caption: str = "", mime_type: str = "application/pdf"
+    ) -> int:
+        """Enqueue a document (with a caption, as Telegram apps send a file with a comment)."""
+        file_id = f"doc{len(self.files) + 1}"
+        self.files[file_id] = content
+        message: dict[str, Any] = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": {"id": user_id, "type": "private", "first_name": "Test"},
+            "from": self._user(user_id, "Test", "en"),
+            "document": {"file_id": file_id, "file_unique_id": f"u{file_id}", "file_name": filename,
+                         "mime_type": mime_type, "file_size": len(content)},
+        }  # fmt: skip
+        if caption:
+            message["caption"] = caption
+            if caption.startswith("/"):
+                message["caption_entities"] = [{"type": "bot_command", "offset": 0, "length": len(caption.split()[0])}]
         return self._push({"message": message})
 
     def user_presses(self, user_id: int, sent: SentMessage, data: str, *, language_code: str | None = "en") -> int:
@@ -333,6 +359,24 @@ class FakeBotAPI:
             message.pop("text")
             message["caption"] = text
         return self._ok(message)
+
+    async def _api_getFile(self, params, document):  # type: ignore[no-untyped-def]
+        file_id = str(params.get("file_id"))
+        if file_id not in self.files:
+            return self._error(400, "Bad Request: invalid file_id")
+        size = len(self.files[file_id])
+        if size > 20 * 1024 * 1024:
+            return self._error(400, "Bad Request: file is too big")
+        return self._ok({"file_id": file_id, "file_unique_id": f"u{file_id}", "file_size": size,
+                         "file_path": f"documents/{file_id}"})  # fmt: skip
+
+    async def _file(self, request: web.Request) -> web.StreamResponse:
+        if request.match_info["token"] != self.token:
+            return web.Response(status=401)
+        file_id = request.match_info["path"].rsplit("/", 1)[-1]
+        if file_id not in self.files:
+            return web.Response(status=404)
+        return web.Response(body=self.files[file_id], content_type="application/octet-stream")
 
     async def _api_getMe(self, params, document):  # type: ignore[no-untyped-def]
         return self._ok(BOT_USER)
