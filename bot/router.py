@@ -123,7 +123,9 @@ class Router:
         except Exception:
             self.metrics.errors.labels("internal").inc()
             ref = secrets.token_hex(3).upper()
-            log.exception("handler failed", extra={"ref": ref, "platform": msg.address.platform, "cmd": cmd.name if cmd else "-"})
+            log.exception(
+                "handler failed", extra={"ref": ref, "platform": msg.address.platform, "cmd": cmd.name if cmd else "-"}
+            )
             apology = ctx._(
                 N_("Sorry, something went wrong on our side. The team has been notified (reference {ref}).")
             )

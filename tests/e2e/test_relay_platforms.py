@@ -68,7 +68,7 @@ async def network(synapse: Synapse, db: Database, store: Path) -> AsyncIterator[
             per_chat_interval=0.0,  # type: ignore[arg-type]
             messages_per_second=0,
             send_retries=8,
-        ),  # fmt: skip
+        ),
         base_file_url=server.base_file_url,
     )
     bot_id = synapse.register(unique("pocnet"), "bot-password")
@@ -80,7 +80,7 @@ async def network(synapse: Synapse, db: Database, store: Path) -> AsyncIterator[
             store_path=str(store),  # type: ignore[arg-type]
             sync_timeout_ms=1000,
             send_retries=8,
-        ),  # fmt: skip
+        ),
         db,
     )
     app = App(make_settings(str(db.engine.url)), db, [telegram, matrix])
