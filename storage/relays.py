@@ -224,9 +224,10 @@ def acknowledge(copy: RelayCopy, now: datetime) -> bool:
 
 
 async def due(session: AsyncSession, now: datetime, limit: int = 100) -> list[RelayCopy]:
-    """Copies of urgent relays whose time to be acknowledged has run out, not yet escalated."""
-    rows = await session.scalars(
-        select(RelayCopy)
+    """Copies of urgent relays whose time to be acknowledged has run out, not yet escalated — locked for
+    this transaction (another instance skips them)."""
+    locked = (
+        select(RelayCopy.id)
         .where(
             RelayCopy.due_at.is_not(None),
             RelayCopy.due_at <= now,
@@ -237,7 +238,11 @@ async def due(session: AsyncSession, now: datetime, limit: int = 100) -> list[Re
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    return list(rows)
+    ids = list(await session.scalars(locked))
+    if not ids:
+        return []
+    rows = await session.scalars(select(RelayCopy).where(RelayCopy.id.in_(ids)).order_by(RelayCopy.due_at))
+    return list(rows.unique())
 
 
 def window(now: datetime) -> datetime:

@@ -29,8 +29,8 @@ class Clock:
 
 
 @pytest.fixture
-async def network(sqlite_db: Database) -> AsyncIterator[tuple[App, ChatPlatform, Clock]]:
-    async with sqlite_db.transaction() as session:
+async def network(db: Database) -> AsyncIterator[tuple[App, ChatPlatform, Clock]]:
+    async with db.transaction() as session:
         await sample.seed(session, platform="console")
         alternate = await session.scalar(
             select(Member).where(Member.state_code == "AR", Member.function == "alternate")
@@ -40,7 +40,7 @@ async def network(sqlite_db: Database) -> AsyncIterator[tuple[App, ChatPlatform,
                                     chat_id="console:AR-alt")  # fmt: skip
     clock = Clock(MONDAY_4PM_BUENOS_AIRES)
     chat = ChatPlatform("console")
-    app = App(make_settings(str(sqlite_db.engine.url)), sqlite_db, [chat], now=clock)
+    app = App(make_settings(db.engine.url.render_as_string(hide_password=False)), db, [chat], now=clock)
     await app.start()
     chat.idle = app.idle
     chat.app = app  # type: ignore[attr-defined]
