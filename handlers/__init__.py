@@ -7,6 +7,7 @@ import importlib
 
 MODULES = (
     "onboarding", "help", "directory", "relay", "relay_threads", "relay_status", "relay_messages", "away",
+    "broadcast", "broadcast_messages",
     "entries", "account", "admin",
 )  # fmt: skip
 

@@ -14,7 +14,8 @@ from storage.errors import N_, NotFound
 from storage.models import Relay, RelayCopy
 
 RECENT = 10
-QUEUED, DELIVERED, FAILED, ACKNOWLEDGED, NO_ACCOUNT = "queued", "delivered", "failed", "acknowledged", "no account"
+QUEUED, DELIVERED, FAILED = N_("queued"), N_("delivered"), N_("failed")
+ACKNOWLEDGED, NO_ACCOUNT = N_("acknowledged"), N_("no account")
 
 
 def status_of(copy: RelayCopy) -> str:

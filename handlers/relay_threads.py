@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.commands import command
 from bot.context import Context
-from bot.delivery.hooks import on_failure
+from bot.delivery.hooks import on_outcome
 from bot.dialogs import on_reply
 from bot.transports.base import Incoming
 from handlers.relay import check_rate, check_text, members_named, receipt, record
@@ -56,7 +56,9 @@ async def ack(msg: Incoming, ctx: Context) -> None:
     words = ctx.args.split()
     copy = await _my_copy(ctx, msg, words[0] if words else None)
     if _acknowledge(ctx, copy, "command"):
-        ctx.reply(ctx._(N_("Relay #{number} acknowledged. Thank you.")).format(number=copy.relay_id))
+        thanks = N_("Announcement #{number}: receipt acknowledged. Thank you.") if copy.relay.mode == "announce" else (
+            N_("Relay #{number} acknowledged. Thank you."))  # fmt: skip
+        ctx.reply(ctx._(thanks).format(number=copy.relay_id))
     else:
         ctx.reply(ctx._(N_("Relay #{number} was already acknowledged.")).format(number=copy.relay_id))
 
@@ -140,8 +142,10 @@ async def forward(msg: Incoming, ctx: Context) -> None:
     receipt(ctx, delivered)
 
 
-@on_failure(relays.KIND)
-async def tell_sender(session: AsyncSession, item_id: int, error: str) -> None:
+@on_outcome(relays.KIND)
+async def tell_sender(session: AsyncSession, item_id: int, error: str | None) -> None:
+    if error is None:
+        return
     item = await session.get(OutboxItem, item_id)
     copy = await relays.copy_by_outbox(session, item) if item is not None else None
     if copy is None:

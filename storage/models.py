@@ -229,7 +229,7 @@ class Relay(Base):
     __tablename__ = "relay"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    mode: Mapped[str] = mapped_column(String(8))  # "send" | "answer" | "forward"
+    mode: Mapped[str] = mapped_column(String(8))  # "send" | "answer" | "forward" | "announce"
     sender_id: Mapped[int] = mapped_column(ForeignKey("member.id"), index=True)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("relay.id"))
     tlp: Mapped[str] = mapped_column(String(16))
@@ -238,6 +238,11 @@ class Relay(Base):
     body: Mapped[str] = mapped_column(Text)
     file_id: Mapped[int | None] = mapped_column(ForeignKey("stored_file.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # Announcements (mode "announce", handlers/broadcast.py): the text per language, whether copies ask to
+    # be acknowledged, and when the author was told that every copy had been settled.
+    texts: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    ack: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    reported_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     sender: Mapped[Member] = relationship(lazy="joined")
     copies: Mapped[list[RelayCopy]] = relationship(

@@ -21,7 +21,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.delivery.hooks import FAILURE_HOOKS
+from bot.delivery.hooks import OUTCOME_HOOKS
 from bot.delivery.render import render
 from bot.delivery.sender import Outcome
 from bot.delivery.service import DeliveryService
@@ -222,9 +222,9 @@ class DurableLane:
                 await outbox.record(
                     session, row_id, message_id=outcome.message_id, error=outcome.error, attempts=outcome.attempts
                 )
-                hook = FAILURE_HOOKS.get(kind) if outcome.error is not None else None
+                hook = OUTCOME_HOOKS.get(kind)
                 if hook is not None:
-                    await hook(session, row_id, outcome.error or "")
+                    await hook(session, row_id, outcome.error)
         except (SQLAlchemyError, OSError) as exc:  # the row stays "sending"; the next takeover sends it again
             log.warning("outcome not recorded", extra={"id": row_id, "reason": repr(exc)[:200]})
         finally:

@@ -1,8 +1,9 @@
-"""What a capability does when one of its outbox rows could not be delivered (e.g. a relay tells its
-sender). A hook runs in the transaction that records the failure, so its own messages are queued with it.
+"""What a capability does when one of its outbox rows has been settled — sent or failed (a relay tells
+its sender about a failure; an announcement reports to its author once every copy is settled). A hook
+runs in the transaction that records the outcome, so the messages it queues go with it.
 
-    @on_failure("relay")
-    async def tell_sender(session: AsyncSession, item_id: int, error: str) -> None: ...
+    @on_outcome("relay")
+    async def tell_sender(session: AsyncSession, item_id: int, error: str | None) -> None: ...
 """
 
 from __future__ import annotations
@@ -11,13 +12,13 @@ from collections.abc import Awaitable, Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-FailureHook = Callable[[AsyncSession, int, str], Awaitable[None]]
-FAILURE_HOOKS: dict[str, FailureHook] = {}
+OutcomeHook = Callable[[AsyncSession, int, str | None], Awaitable[None]]
+OUTCOME_HOOKS: dict[str, OutcomeHook] = {}
 
 
-def on_failure(kind: str) -> Callable[[FailureHook], FailureHook]:
-    def register(func: FailureHook) -> FailureHook:
-        FAILURE_HOOKS[kind] = func
+def on_outcome(kind: str) -> Callable[[OutcomeHook], OutcomeHook]:
+    def register(func: OutcomeHook) -> OutcomeHook:
+        OUTCOME_HOOKS[kind] = func
         return func
 
     return register

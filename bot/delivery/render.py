@@ -36,5 +36,7 @@ def render(item: OutboxItem, language: str, file: StoredFile | None = None) -> O
     """Raises LookupError (unknown kind) or KeyError/ValueError (parameters that do not fit)."""
     message = RENDERERS[item.kind](item, translator(language))
     if file is not None:
-        message = dataclasses.replace(message, attachment=Attachment(file.filename, file.content, file.mime_type))
+        message = dataclasses.replace(
+            message, attachment=Attachment(file.filename, file.content, file.mime_type, digest=file.sha256)
+        )
     return message

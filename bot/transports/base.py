@@ -28,6 +28,7 @@ class Attachment:
     content: bytes
     mime_type: str = "application/octet-stream"
     oversize: bool = False  # received, but larger than a platform lets a bot fetch: ``content`` is empty
+    digest: str | None = None  # SHA-256 of a stored file: a platform may upload it once and reuse it
 
 
 MAX_FILE_BYTES = 20 * 1024 * 1024  # the most a Telegram bot may download; pocnet takes no more anywhere

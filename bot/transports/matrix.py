@@ -22,6 +22,7 @@ import asyncio
 import html
 import io
 import logging
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,7 @@ from storage.db import Database
 
 log = logging.getLogger("pocnet.matrix")
 PLATFORM = "matrix"
+UPLOADS_KEPT = 64  # files whose mxc:// URI is remembered
 FILE_EVENTS = (RoomMessageFile, RoomMessageImage, RoomEncryptedFile, RoomEncryptedImage)
 
 
@@ -120,6 +122,8 @@ class MatrixTransport:
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._waiting_for_sync = False
+        self._uploaded: OrderedDict[tuple[str, bool], tuple[str, dict[str, Any] | None]] = OrderedDict()
+        self._upload_locks: dict[tuple[str, bool], asyncio.Lock] = {}
         self.synced = asyncio.Event()  # set after each handled sync batch (tests wait on it)
 
     # --- start and stop -----------------------------------------------------------------------------
@@ -358,11 +362,20 @@ class MatrixTransport:
             await self._send_file(to.chat_id, message, f"{idempotency_key}-file")
         return event_id
 
-    async def _send_file(self, room_id: str, message: Outgoing, tx_id: str) -> str:
-        attachment = message.attachment
-        assert attachment is not None
-        room = self.client.rooms.get(room_id)
-        encrypted = bool(room and room.encrypted)
+    async def _upload(self, attachment: Attachment, encrypted: bool) -> tuple[str, dict[str, Any] | None]:
+        """The file's ``mxc://`` URI (and, encrypted, its keys): uploaded once per file and kind of room —
+        an encrypted upload's keys travel inside each room's own encrypted event, so one upload serves all."""
+        key = (attachment.digest or "", encrypted)
+        if not attachment.digest:
+            return await self._upload_now(attachment, encrypted)
+        async with self._upload_locks.setdefault(key, asyncio.Lock()):  # the first copy uploads, others wait
+            if key not in self._uploaded:
+                self._uploaded[key] = await self._upload_now(attachment, encrypted)
+                while len(self._uploaded) > UPLOADS_KEPT:
+                    self._upload_locks.pop(self._uploaded.popitem(last=False)[0], None)
+            return self._uploaded[key]
+
+    async def _upload_now(self, attachment: Attachment, encrypted: bool) -> tuple[str, dict[str, Any] | None]:
         response, keys = await self.client.upload(
             lambda *_: io.BytesIO(attachment.content),
             content_type=attachment.mime_type,
@@ -372,13 +385,22 @@ class MatrixTransport:
         )
         if isinstance(response, UploadError):
             raise MatrixError(response)
+        return str(response.content_uri), keys if encrypted else None
+
+    async def _send_file(self, room_id: str, message: Outgoing, tx_id: str) -> str:
+        attachment = message.attachment
+        assert attachment is not None
+        room = self.client.rooms.get(room_id)
+        encrypted = bool(room and room.encrypted)
+        uri, keys = await self._upload(attachment, encrypted)
         content: dict[str, Any] = {
             "msgtype": "m.file",
             "body": attachment.filename,
+            "filename": attachment.filename,
             "info": {"mimetype": attachment.mime_type, "size": len(attachment.content)},
         }
         if encrypted and keys:
-            content["file"] = {**keys, "url": response.content_uri}
+            content["file"] = {**keys, "url": uri}
         else:
-            content["url"] = response.content_uri
+            content["url"] = uri
         return await self._room_send(room_id, content, tx_id)

@@ -14,10 +14,12 @@ attempt: pacing, retries and recording happen in the delivery service (``bot.del
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import functools
 import logging
 import warnings
+from collections import OrderedDict
 from datetime import timedelta
 
 from telegram import (
@@ -58,6 +60,7 @@ log = logging.getLogger("pocnet.telegram")
 PLATFORM = "telegram"
 CALLBACK_LIMIT = 64  # bytes of callback_data Telegram accepts
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+UPLOADS_KEPT = 64  # files whose Telegram file_id is remembered
 
 
 def split_text(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:
@@ -132,6 +135,8 @@ class TelegramTransport:
         self.app.add_handler(TypeHandler(Update, self._on_update))
         self._deliver: Deliver | None = None
         self.username: str | None = None
+        self._uploaded: OrderedDict[str, str] = OrderedDict()  # file digest → Telegram file_id, to send again
+        self._upload_locks: dict[str, asyncio.Lock] = {}
 
     # --- receiving ----------------------------------------------------------------------------------
 
@@ -271,12 +276,16 @@ class TelegramTransport:
         chat_id = to.chat_id
         if message.attachment is not None:
             attachment = message.attachment
-            sent = await bot.send_document(
-                chat_id,
-                InputFile(attachment.content, filename=attachment.filename),
-                caption=message.text or None,
-                reply_markup=self._markup(message),
-            )
+            known = self._uploaded.get(attachment.digest) if attachment.digest else None
+            if attachment.digest and known is None:  # the first copy uploads; the others wait, then reuse it
+                async with self._upload_locks.setdefault(attachment.digest, asyncio.Lock()):
+                    known = self._uploaded.get(attachment.digest)
+                    if known is None:
+                        sent = await self._send_document(chat_id, message, None)
+                        if sent.document is not None:
+                            self._remember_upload(attachment.digest, sent.document.file_id)
+                        return str(sent.message_id)
+            sent = await self._send_document(chat_id, message, known)
             return str(sent.message_id)
         reply_to = int(message.reply_to) if message.reply_to and message.reply_to.isdigit() else None
         # Quote the message answered only in groups, where several people talk; in a private chat the
@@ -292,6 +301,20 @@ class TelegramTransport:
             link_preview_options=NO_PREVIEW if "://" in message.text else None,
         )
         return str(sent.message_id)
+
+    def _remember_upload(self, digest: str, file_id: str) -> None:
+        self._uploaded[digest] = file_id
+        while len(self._uploaded) > UPLOADS_KEPT:
+            self._upload_locks.pop(self._uploaded.popitem(last=False)[0], None)
+
+    async def _send_document(self, chat_id: str, message: Outgoing, file_id: str | None) -> Message:
+        assert message.attachment is not None
+        return await self.app.bot.send_document(
+            chat_id,
+            file_id or InputFile(message.attachment.content, filename=message.attachment.filename),
+            caption=message.text or None,
+            reply_markup=self._markup(message),
+        )
 
     async def stop_receiving(self) -> None:
         """Stop fetching and finish every update already fetched (their replies are queued, not sent)."""

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nio import RoomMessageFile
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from bot.app import App
 from bot.config import MatrixSection, TelegramSection
@@ -169,3 +169,44 @@ async def test_a_file_relay_arrives_on_both_platforms_with_the_same_bytes(
         assert document.document is not None and document.document[0] == "scan.pdf"
         assert document.document[1] == PDF[::-1]
         assert "Scan of the manifest" in document.text
+
+
+async def test_an_announcement_file_is_uploaded_once_per_platform(
+    synapse: Synapse, sqlite_db: Database, tmp_path: Path
+) -> None:
+    async with (
+        network(synapse, sqlite_db, tmp_path / "bot") as net,
+        MatrixUser(synapse, tmp_path / "bea", "bea") as bea,
+    ):
+        async with net.app.db.transaction() as session:  # only the people of this test have chat accounts
+            await session.execute(delete(Identity).where(Identity.platform == "console"))
+        await net.telegram_says(f"/start {await net.code('CO')}")
+        net.telegram.user_sends(5002, f"/start {await net.code('BR')}", first_name="Bruno")
+        await net.telegram.wait_for_sent(1, chat_id=5002)
+        async with net.app.db.transaction() as session:
+            desk = (
+                await invites.create(session, Actor.system("cli:test"), role=Role.SECRETARIAT, state_code=None)
+            ).code
+        net.telegram.user_sends(5003, f"/start {desk}", first_name="Desk")
+        await net.telegram.wait_for_sent(1, chat_id=5003)
+        room = await bea.dm(net.matrix_bot_id)
+        await bea.say(room, f"/start {await net.code('PE')}")
+        files: list[RoomMessageFile] = []
+        bea.client.add_event_callback(lambda r, e: files.append(e), RoomMessageFile)  # type: ignore[arg-type]
+
+        net.telegram.user_sends_document(
+            5003, "agenda.pdf", PDF, caption="/announce to:CO,PE,BR ack Agenda of the meeting"
+        )
+        question = (await net.telegram.wait_for_sent(2, chat_id=5003))[-1]
+        assert "Send announcement to 3 members (2 Telegram, 1 Matrix)?" in question.text
+        net.telegram.user_presses(5003, question, question.buttons[0][1])
+        await net.telegram.wait_for_sent(4, chat_id=5003)  # "going out", then the report
+        report = net.telegram.sent_to(5003)[-1].text
+        assert "Announcement #1 has gone out: 3 sent, 0 failed; 0 acknowledged so far" in report
+        documents = [s for s in net.telegram.sent if s.method == "sendDocument"]
+        assert sorted(s.chat_id for s in documents) == [ANA, 5002]
+        assert all(s.document == ("agenda.pdf", PDF) for s in documents)
+        assert net.telegram.uploads == 1  # the second copy reused the first upload's file_id
+        await bea.wait(lambda: bool(files))
+        download = await bea.client.download(files[0].url)
+        assert download.body == PDF  # type: ignore[union-attr]

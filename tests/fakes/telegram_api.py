@@ -92,6 +92,8 @@ class FakeBotAPI:
         self._runner: web.AppRunner | None = None
         self.port = 0
         self.files: dict[str, bytes] = {}  # file_id → content of files users sent
+        self.bot_files: dict[str, tuple[str, bytes]] = {}  # file_id → (name, content) of files the bot uploaded
+        self.uploads = 0  # documents the bot uploaded (a file sent again by its file_id does not count)
 
     # --- lifecycle ------------------------------------------------------------------------------
 
@@ -354,8 +356,9 @@ class FakeBotAPI:
         self.sent.append(SentMessage(method, chat_id, message["message_id"], text, params, document))
         self._new_sent.set()
         if document:
-            message["document"] = {"file_id": f"f{message['message_id']}", "file_unique_id": "u",
-                                   "file_name": document[0]}  # fmt: skip
+            file_id = next((i for i, known in self.bot_files.items() if known == document), f"f{message['message_id']}")
+            self.bot_files[file_id] = document
+            message["document"] = {"file_id": file_id, "file_unique_id": f"u{file_id}", "file_name": document[0]}
             message.pop("text")
             message["caption"] = text
         return self._ok(message)
@@ -404,8 +407,12 @@ class FakeBotAPI:
         return await self._record("sendMessage", params, str(params["text"]))
 
     async def _api_sendDocument(self, params, document):  # type: ignore[no-untyped-def]
-        if document is None:
-            return self._error(400, "Bad Request: there is no document in the request")
+        if document is None:  # a file sent before, by its file_id
+            document = self.bot_files.get(str(params.get("document")))
+            if document is None:
+                return self._error(400, "Bad Request: there is no document in the request")
+        else:
+            self.uploads += 1
         return await self._record("sendDocument", params, str(params.get("caption", "")), document)
 
     async def _api_editMessageText(self, params, document):  # type: ignore[no-untyped-def]

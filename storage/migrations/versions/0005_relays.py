@@ -1,4 +1,4 @@
-"""relays
+"""relays, announcements and the files they carry
 
 Revision ID: 0005
 Revises: 0004
@@ -38,6 +38,9 @@ def upgrade() -> None:
         sa.Column("body", sa.Text(), nullable=False),
         sa.Column("file_id", sa.Integer(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("texts", sa.JSON(), nullable=True),
+        sa.Column("ack", sa.Boolean(), server_default="0", nullable=False),
+        sa.Column("reported_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(["file_id"], ["stored_file.id"], name=op.f("fk_relay_file_id_stored_file")),
         sa.ForeignKeyConstraint(["parent_id"], ["relay.id"], name=op.f("fk_relay_parent_id_relay")),
         sa.ForeignKeyConstraint(["sender_id"], ["member.id"], name=op.f("fk_relay_sender_id_member")),

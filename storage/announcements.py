@@ -1,0 +1,232 @@
+"""Announcements from the Secretariat: who they go to, in which language, and queuing them.
+
+    to:all            to:CO,PE           topic:tip          role:contact       ack
+    en: Meeting on Friday | es: Reunión el viernes
+
+Audience words combine (``to:CO,PE role:contact``: the contacts of Colombia and Peru). The text may be
+given in several languages; each member receives theirs, else the first one given. Copies are queued in
+one statement per table, so thousands of them take a fraction of a second.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from storage import outbox
+from storage.errors import N_, InvalidInput
+from storage.models import Member, OutboxItem, Relay, RelayCopy, StoredFile
+from storage.readmodel import DirectoryView
+from storage.relays import reference
+from storage.text import fold
+from storage.vocabularies import TOPICS
+
+KIND = "announcement"
+LANGUAGES = ("en", "es", "pt", "fr")
+MAX_LENGTH = 4000
+_LANG = re.compile(r"\s*(en|es|pt|fr)\s*:\s*", re.I)
+_SPLIT = re.compile(r"\|(?=\s*(?:en|es|pt|fr)\s*:)", re.I)
+_ROLES = {"contact": "contact", "contacts": "contact", "contacto": "contact", "contato": "contact",
+          "official": "official", "officials": "official", "funcionario": "official", "oficial": "official",
+          "fonctionnaire": "official", "secretariat": "secretariat", "secretaria": "secretariat"}  # fmt: skip
+_ACK = {"ack", "acuse", "confirmar", "accuse"}
+
+
+@dataclass
+class Audience:
+    everyone: bool = False
+    states: list[str] = field(default_factory=list)
+    topics: list[str] = field(default_factory=list)
+    roles: list[str] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.everyone or self.states or self.topics or self.roles)
+
+    def describe(self) -> str:
+        words = ["to:all"] if self.everyone else []
+        if self.states:
+            words.append("to:" + ",".join(self.states))
+        words += [f"topic:{t}" for t in self.topics] + [f"role:{r}" for r in self.roles]
+        return " ".join(words)
+
+    def member_ids(self, view: DirectoryView, author_id: int) -> list[int]:
+        """Active members it selects (the author left out), by state then as /whois lists them."""
+        people = [e for e in view.by_id.values() if e.active and e.id != author_id]
+        if self.states:
+            people = [e for e in people if e.state_code in self.states]
+        if self.topics:
+            people = [e for e in people if any(t in e.competences for t in self.topics)]
+        if self.roles:
+            people = [e for e in people if e.role in self.roles]
+        return [e.id for e in sorted(people, key=lambda e: (e.state_code or "", e.rank))]
+
+
+@dataclass
+class Draft:
+    audience: Audience
+    texts: dict[str, str]  # language ("" when given once for everyone) → text
+    ack: bool = False
+
+
+def _states(view: DirectoryView, value: str) -> list[str]:
+    codes: list[str] = []
+    for name in value.split(",")[:40]:
+        if not name.strip():
+            continue
+        found = view.state_names.exact(name)
+        code = found.code if found is not None else None
+        if code is None:
+            raise InvalidInput(N_("There is no state called “{typed}”. Send /states for the list."), typed=name[:40])
+        codes.append(code)
+    return codes
+
+
+def parse_audience_words(view: DirectoryView, words: list[str]) -> tuple[Audience, bool, int]:
+    """Leading ``to:`` / ``topic:`` / ``role:`` words and ``ack``; returns the audience, ack, words used."""
+    audience, ack, used = Audience(), False, 0
+    for word in words[:40]:
+        key, sep, value = word.partition(":")
+        key = fold(key)
+        if fold(word) in _ACK:
+            ack = True
+        elif sep and key in ("to", "a", "para") and value:
+            if fold(value) in ("all", "todos", "tous"):
+                audience.everyone = True
+            else:
+                audience.states += _states(view, value)
+        elif sep and key in ("topic", "tema", "sujet") and value:
+            topic = TOPICS.resolve(value)
+            if topic.code is None:
+                raise InvalidInput(
+                    N_("I do not know the topic “{topic}”. Send /topics for the list."), topic=value[:40]
+                )
+            audience.topics.append(topic.code)
+        elif sep and key in ("role", "rol", "papel") and value:
+            role = _ROLES.get(fold(value))
+            if role is None:
+                raise InvalidInput(N_("Roles are contact, official or secretariat."))
+            audience.roles.append(role)
+        else:
+            break
+        used += 1
+    return audience, ack, used
+
+
+def split_texts(text: str) -> dict[str, str]:
+    """``en: Hello | es: Hola`` → {"en": "Hello", "es": "Hola"}; a text without prefixes is for everyone."""
+    text = text.strip()
+    if not _LANG.match(text):
+        return {"": text} if text else {}
+    texts: dict[str, str] = {}
+    for part in _SPLIT.split(text):
+        match = _LANG.match(part)
+        if match is None:
+            continue
+        language = match.group(1).lower()
+        texts.setdefault(language, part[match.end() :].strip())
+    return {lang: body for lang, body in texts.items() if body}
+
+
+def check(draft: Draft, limit: int = MAX_LENGTH) -> None:
+    if draft.audience.empty:
+        raise InvalidInput(
+            N_(
+                "Say who it is for: to:all, to:<states>, topic:<topic> or role:<contact|official>, e.g. to:CO,PE role:contact."
+            )
+        )
+    if not draft.texts:
+        raise InvalidInput(N_("The announcement has no text. Write it after the audience."))
+    for body in draft.texts.values():
+        if len(body) > limit:
+            raise InvalidInput(
+                N_("The text is {length} characters long; an announcement holds at most {limit}."),
+                length=len(body), limit=limit,
+            )  # fmt: skip
+
+
+def text_for(texts: dict[str, str], language: str) -> str:
+    return texts.get(language) or texts.get("") or next(iter(texts.values()))
+
+
+def language_of(member: Member, default: str) -> str:
+    return member.language if member.language in LANGUAGES else default
+
+
+async def recipients(session: AsyncSession, ids: list[int]) -> list[Member]:
+    if not ids:
+        return []
+    rows = await session.scalars(select(Member).where(Member.id.in_(ids)).options(selectinload(Member.identities)))
+    by_id = {m.id: m for m in rows}
+    return [by_id[i] for i in ids if i in by_id]
+
+
+@dataclass
+class Plan:
+    """What "send to N members?" says: who can be reached, on which platform, in which language."""
+
+    reachable: list[Member]
+    unreachable: list[Member]
+    platforms: Counter[str]
+    languages: Counter[str]
+
+
+def plan(people: list[Member], texts: dict[str, str], default_language: str) -> Plan:
+    reachable = [m for m in people if m.identities]
+    platforms = Counter(m.identities[0].platform for m in reachable)
+    given = [lang for lang in texts if lang]
+    languages: Counter[str] = Counter()
+    for m in reachable:
+        wanted = language_of(m, default_language)
+        languages[wanted if wanted in texts else (given[0] if given else wanted)] += 1
+    return Plan(reachable, [m for m in people if not m.identities], platforms, languages)
+
+
+async def queue(
+    session: AsyncSession,
+    author: Member,
+    draft: Draft,
+    target: Plan,
+    *,
+    now: datetime,
+    default_language: str,
+    file: StoredFile | None = None,
+) -> Relay:
+    """The announcement and a copy (an outbox row) for each reachable member, in one transaction."""
+    relay = Relay(
+        mode="announce", sender_id=author.id, tlp="CLEAR", urgent=False, audience=draft.audience.describe(),
+        body=text_for(draft.texts, default_language), texts=draft.texts, ack=draft.ack,
+        file_id=file.id if file else None, created_at=now,
+    )  # fmt: skip
+    session.add(relay)
+    await session.flush()
+    rows: list[dict[str, Any]] = []
+    for member in target.reachable:
+        identity = member.identities[0]
+        language = language_of(member, default_language)
+        params = {"number": relay.id, "sender": author.display_name, "text": text_for(draft.texts, language),
+                  "ack": draft.ack}  # fmt: skip
+        rows.append({
+            "platform": identity.platform, "chat_id": identity.chat_id, "user_id": identity.user_id,
+            "member_id": member.id, "kind": KIND, "template": "", "params": params, "language": language,
+            "priority": outbox.BULK, "reference": reference(relay.id), "status": outbox.QUEUED, "attempts": 0,
+            "file_id": relay.file_id, "created_at": now,
+        })  # fmt: skip
+    if rows:
+        ids = list(
+            await session.scalars(insert(OutboxItem).returning(OutboxItem.id, sort_by_parameter_order=True), rows)
+        )
+        await session.execute(
+            insert(RelayCopy),
+            [{"relay_id": relay.id, "member_id": m.id, "outbox_id": i, "reason": "audience"}
+             for m, i in zip(target.reachable, ids, strict=True)],
+        )  # fmt: skip
+        session.info[outbox.WRITTEN] = True
+    return relay
