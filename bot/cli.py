@@ -5,6 +5,7 @@
     pocnet db upgrade | current      migrate the database / show its revision
     pocnet invite create --role contact --state MX [--expires 7d] [--name "Ana Pérez"]
     pocnet directory import FILE.csv | export [--format csv|vcf] | add | set | verify | deactivate
+    pocnet broadcast send --to all --text-file F [--file F] [--ack] | report N [--csv]
 
 Problems with configuration or the database end with exit code 2 and one line on stderr.
 """
@@ -22,7 +23,7 @@ from pathlib import Path
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from bot import cli_directory, logs
+from bot import cli_broadcast, cli_directory, logs
 from bot.config import ConfigError, Settings, load
 from storage.db import Database, head_revision
 
@@ -58,6 +59,7 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--name", help="the person's name as it will appear in the directory")
 
     cli_directory.add_parser(sub)
+    cli_broadcast.add_parser(sub)
     return parser
 
 
@@ -203,11 +205,23 @@ async def cmd_directory(args: argparse.Namespace) -> int:
     return await _with_db(settings, work)
 
 
+async def cmd_broadcast(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+
+    async def work(db: Database) -> int:
+        await _require_migrated(db)
+        try:
+            return await cli_broadcast.run(args, db)
+        except cli_broadcast.CliError as exc:
+            raise Fatal(str(exc)) from None
+
+    return await _with_db(settings, work)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    handler = {"run": cmd_run, "demo": cmd_demo, "db": cmd_db, "invite": cmd_invite, "directory": cmd_directory}[
-        args.command
-    ]
+    handler = {"run": cmd_run, "demo": cmd_demo, "db": cmd_db, "invite": cmd_invite, "directory": cmd_directory,
+               "broadcast": cmd_broadcast}[args.command]  # fmt: skip
     try:
         return asyncio.run(handler(args))
     except Fatal as exc:

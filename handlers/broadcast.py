@@ -19,7 +19,7 @@ from bot.dialogs import dialog, on_confirm
 from bot.transports.base import Incoming
 from handlers.relay import keep_file
 from handlers.relay_status import ACKNOWLEDGED, DELIVERED, FAILED, NO_ACCOUNT, QUEUED, status_of
-from storage import announcements, audit
+from storage import announcements
 from storage.access import Role
 from storage.announcements import Audience, Draft
 from storage.errors import N_, InvalidInput, NotFound
@@ -125,25 +125,15 @@ async def compose(msg: Incoming, ctx: Context) -> None:
 
 @on_confirm("announce.send")
 async def confirmed(msg: Incoming, ctx: Context, data: dict[str, Any]) -> None:
-    draft = _draft(data)
-    ids = draft.audience.member_ids(await ctx.snapshot(), ctx.who.id)
-    people = await announcements.recipients(ctx.session, ids)
-    plan = announcements.plan(people, draft.texts, ctx.settings.bot.default_language)
     file = await ctx.session.get(StoredFile, data["file"]) if data.get("file") else None
-    relay = await announcements.queue(ctx.session, ctx.me, draft, plan, now=ctx.now(),
-                                      default_language=ctx.settings.bot.default_language, file=file)  # fmt: skip
-    record(ctx, relay, plan)
+    relay, plan = await announcements.send(
+        ctx.session, ctx.as_actor, ctx.me, _draft(data), await ctx.snapshot(), now=ctx.now(),
+        default_language=ctx.settings.bot.default_language, file=file,
+    )  # fmt: skip
     ctx.reply(
         ctx._(N_("Announcement #{number} is going out to {n} members. You will get a report when it has gone out; "
                  "/deliveries {number} shows progress.")).format(number=relay.id, n=len(plan.reachable))
     )  # fmt: skip
-
-
-def record(ctx: Context, relay: Relay, plan: announcements.Plan) -> None:
-    after = {"audience": relay.audience, "copies": len(plan.reachable), "unreachable": len(plan.unreachable),
-             "languages": dict(plan.languages), "platforms": dict(plan.platforms), "ack": relay.ack,
-             "file": relay.file_id is not None}  # fmt: skip
-    audit.record(ctx.session, ctx.as_actor, "announce.send", relay, after=after, directory=False)
 
 
 # --- /deliveries ----------------------------------------------------------------------------------------

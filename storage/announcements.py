@@ -20,7 +20,8 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from storage import outbox
+from storage import audit, outbox
+from storage.access import Actor
 from storage.errors import N_, InvalidInput
 from storage.models import Member, OutboxItem, Relay, RelayCopy, StoredFile
 from storage.readmodel import DirectoryView
@@ -230,3 +231,28 @@ async def queue(
         )  # fmt: skip
         session.info[outbox.WRITTEN] = True
     return relay
+
+
+async def send(
+    session: AsyncSession,
+    actor: Actor,
+    author: Member,
+    draft: Draft,
+    view: DirectoryView,
+    *,
+    now: datetime,
+    default_language: str,
+    file: StoredFile | None = None,
+) -> tuple[Relay, Plan]:
+    """Check, queue and audit an announcement (the chat's "yes" and ``pocnet broadcast send`` both)."""
+    check(draft)
+    people = await recipients(session, draft.audience.member_ids(view, author.id))
+    target = plan(people, draft.texts, default_language)
+    if not target.reachable:
+        raise InvalidInput(N_("No active member with a linked chat account matches that audience."))
+    relay = await queue(session, author, draft, target, now=now, default_language=default_language, file=file)
+    after = {"audience": relay.audience, "copies": len(target.reachable), "unreachable": len(target.unreachable),
+             "languages": dict(target.languages), "platforms": dict(target.platforms), "ack": relay.ack,
+             "file": relay.file_id is not None}  # fmt: skip
+    audit.record(session, actor, "announce.send", relay, after=after, directory=False)
+    return relay, target
