@@ -39,20 +39,23 @@ def announcement(item: OutboxItem, tr: Translator) -> Outgoing:
 
 @on_outcome(KIND)
 async def report_when_done(session: AsyncSession, item_id: int, error: str | None) -> None:
-    """Once no copy is queued or being sent, tell the author (once: the announcement row is locked, so of
-    two outcomes recorded at the same moment the second sees the first)."""
+    """Once no copy is queued or being sent, tell the author — once: the check runs after each outcome is
+    committed, and the announcement row is locked before it is marked as reported."""
     item = await session.get(OutboxItem, item_id)
     number = relay_id_of(item.reference) if item is not None else None
     if number is None:
         return
+    ref = relays.reference(number)
+    pending = select(OutboxItem.id).where(
+        OutboxItem.reference == ref, OutboxItem.status.in_((outbox.QUEUED, outbox.SENDING))
+    )
+    if await session.scalar(pending.limit(1)) is not None:  # cheap: most outcomes stop here
+        return
     relay = await session.scalar(select(Relay).where(Relay.id == number).with_for_update(of=Relay))
     if relay is None or relay.reported_at is not None:
         return
-    ref = relays.reference(number)
     query = select(OutboxItem.status, func.count()).where(OutboxItem.reference == ref).group_by(OutboxItem.status)
     counts: dict[str, int] = {status: int(n) for status, n in (await session.execute(query)).all()}
-    if counts.get(outbox.QUEUED) or counts.get(outbox.SENDING):
-        return
     relay.reported_at = utcnow()
     acked = await session.scalar(
         select(func.count(RelayCopy.id)).where(RelayCopy.relay_id == relay.id, RelayCopy.acknowledged_at.is_not(None))

@@ -14,18 +14,17 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
 
 from storage import audit, outbox
 from storage.access import Actor
 from storage.errors import N_, InvalidInput
-from storage.models import Member, OutboxItem, Relay, RelayCopy, StoredFile
+from storage.models import Identity, Member, OutboxItem, Relay, RelayCopy, StoredFile
 from storage.readmodel import DirectoryView
-from storage.relays import reference
+from storage.relays import AUDIENCE, reference
 from storage.text import fold
 from storage.vocabularies import TOPICS
 
@@ -157,37 +156,56 @@ def text_for(texts: dict[str, str], language: str) -> str:
     return texts.get(language) or texts.get("") or next(iter(texts.values()))
 
 
-def language_of(member: Member, default: str) -> str:
-    return member.language if member.language in LANGUAGES else default
+@dataclass(frozen=True, slots=True)
+class Person:
+    """A recipient as queuing needs them: plain values, no ORM bookkeeping (thousands are loaded at once)."""
+
+    id: int
+    language: str | None
+    platform: str | None  # their first linked account; None: no chat account
+    chat_id: str | None
+    user_id: str | None
 
 
-async def recipients(session: AsyncSession, ids: list[int]) -> list[Member]:
+def language_of(person: Person, default: str) -> str:
+    return person.language if person.language in LANGUAGES else default
+
+
+async def recipients(session: AsyncSession, ids: list[int]) -> list[Person]:
+    """The members with these ids, each with their first linked account, in the order of ``ids``."""
     if not ids:
         return []
-    rows = await session.scalars(select(Member).where(Member.id.in_(ids)).options(selectinload(Member.identities)))
-    by_id = {m.id: m for m in rows}
-    return [by_id[i] for i in ids if i in by_id]
+    query = (
+        select(Member.id, Member.language, Identity.platform, Identity.chat_id, Identity.user_id)
+        .outerjoin(Identity, Identity.member_id == Member.id)
+        .where(Member.id.in_(ids))
+        .order_by(Member.id, Identity.id)
+    )
+    first: dict[int, Person] = {}
+    for row in (await session.execute(query)).all():
+        first.setdefault(row[0], Person(*row))
+    return [first[i] for i in ids if i in first]
 
 
 @dataclass
 class Plan:
     """What "send to N members?" says: who can be reached, on which platform, in which language."""
 
-    reachable: list[Member]
-    unreachable: list[Member]
+    reachable: list[Person]
+    unreachable: list[Person]
     platforms: Counter[str]
     languages: Counter[str]
 
 
-def plan(people: list[Member], texts: dict[str, str], default_language: str) -> Plan:
-    reachable = [m for m in people if m.identities]
-    platforms = Counter(m.identities[0].platform for m in reachable)
+def plan(people: list[Person], texts: dict[str, str], default_language: str) -> Plan:
+    reachable = [p for p in people if p.platform is not None]
+    platforms = Counter(str(p.platform) for p in reachable)
     given = [lang for lang in texts if lang]
     languages: Counter[str] = Counter()
-    for m in reachable:
-        wanted = language_of(m, default_language)
+    for p in reachable:
+        wanted = language_of(p, default_language)
         languages[wanted if wanted in texts else (given[0] if given else wanted)] += 1
-    return Plan(reachable, [m for m in people if not m.identities], platforms, languages)
+    return Plan(reachable, [p for p in people if p.platform is None], platforms, languages)
 
 
 async def queue(
@@ -200,7 +218,8 @@ async def queue(
     default_language: str,
     file: StoredFile | None = None,
 ) -> Relay:
-    """The announcement and a copy (an outbox row) for each reachable member, in one transaction."""
+    """The announcement and a copy (an outbox row) for each reachable member, in one transaction: one
+    multi-row INSERT per table, without the ORM (5,000 copies in well under a second)."""
     relay = Relay(
         mode="announce", sender_id=author.id, tlp="CLEAR", urgent=False, audience=draft.audience.describe(),
         body=text_for(draft.texts, default_language), texts=draft.texts, ack=draft.ack,
@@ -209,26 +228,26 @@ async def queue(
     session.add(relay)
     await session.flush()
     rows: list[dict[str, Any]] = []
-    for member in target.reachable:
-        identity = member.identities[0]
-        language = language_of(member, default_language)
+    for person in target.reachable:
+        language = language_of(person, default_language)
         params = {"number": relay.id, "sender": author.display_name, "text": text_for(draft.texts, language),
                   "ack": draft.ack}  # fmt: skip
         rows.append({
-            "platform": identity.platform, "chat_id": identity.chat_id, "user_id": identity.user_id,
-            "member_id": member.id, "kind": KIND, "template": "", "params": params, "language": language,
+            "platform": person.platform, "chat_id": person.chat_id, "user_id": person.user_id,
+            "member_id": person.id, "kind": KIND, "template": "", "params": params, "language": language,
             "priority": outbox.BULK, "reference": reference(relay.id), "status": outbox.QUEUED, "attempts": 0,
             "file_id": relay.file_id, "created_at": now,
         })  # fmt: skip
-    if rows:
-        ids = list(
-            await session.scalars(insert(OutboxItem).returning(OutboxItem.id, sort_by_parameter_order=True), rows)
+    if rows:  # the copies, then their rows in relay_copy straight from the database (nothing comes back)
+        await session.execute(insert(cast(Table, OutboxItem.__table__)), rows)
+        copies = select(literal(relay.id), OutboxItem.member_id, OutboxItem.id, literal(AUDIENCE)).where(
+            OutboxItem.reference == reference(relay.id)
         )
         await session.execute(
-            insert(RelayCopy),
-            [{"relay_id": relay.id, "member_id": m.id, "outbox_id": i, "reason": "audience"}
-             for m, i in zip(target.reachable, ids, strict=True)],
-        )  # fmt: skip
+            insert(cast(Table, RelayCopy.__table__)).from_select(
+                ["relay_id", "member_id", "outbox_id", "reason"], copies
+            )
+        )
         session.info[outbox.WRITTEN] = True
     return relay
 

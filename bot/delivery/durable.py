@@ -195,7 +195,9 @@ class DurableLane:
             rows = await outbox.claim(session, platform, room)
             languages = await outbox.languages(session, [r.member_id for r in rows if r.member_id is not None])
             files = await outbox.files(session, [r.file_id for r in rows if r.file_id is not None])
-        for row in rows:
+        for n, row in enumerate(rows, 1):
+            if n % 50 == 0:  # rendering hundreds of rows at once would hold up sends already paced
+                await asyncio.sleep(0)
             language = best_language(languages.get(row.member_id) if row.member_id else None, row.language,
                                      self.default_language)  # fmt: skip
             done = partial(self._done, platform, row.id, row.kind)
@@ -217,17 +219,23 @@ class DurableLane:
         return len(rows)
 
     async def _done(self, platform: str, row_id: int, kind: str, outcome: Outcome) -> None:
+        recorded = False
         try:
             async with self.db.transaction() as session:
                 await outbox.record(
                     session, row_id, message_id=outcome.message_id, error=outcome.error, attempts=outcome.attempts
                 )
-                hook = OUTCOME_HOOKS.get(kind)
-                if hook is not None:
-                    await hook(session, row_id, outcome.error)
+            recorded = True
         except (SQLAlchemyError, OSError) as exc:  # the row stays "sending"; the next takeover sends it again
             log.warning("outcome not recorded", extra={"id": row_id, "reason": repr(exc)[:200]})
         finally:
             self._outstanding[platform] -= 1
             if self._outstanding[platform] <= self.batch // 2:
                 self._wakes[platform].set()
+        hook = OUTCOME_HOOKS.get(kind)
+        if recorded and hook is not None:  # after the commit: the last outcome of a batch sees all the others
+            try:
+                async with self.db.transaction() as session:
+                    await hook(session, row_id, outcome.error)
+            except (SQLAlchemyError, OSError) as exc:
+                log.warning("outcome hook failed", extra={"id": row_id, "kind": kind, "reason": repr(exc)[:200]})

@@ -1,6 +1,7 @@
 """What a capability does when one of its outbox rows has been settled — sent or failed (a relay tells
 its sender about a failure; an announcement reports to its author once every copy is settled). A hook
-runs in the transaction that records the outcome, so the messages it queues go with it.
+runs in a transaction of its own right after the outcome is committed, so the last outcome of a batch
+sees all the others.
 
     @on_outcome("relay")
     async def tell_sender(session: AsyncSession, item_id: int, error: str | None) -> None: ...
