@@ -13,9 +13,12 @@ from tests.fakes.chat import ChatPlatform
 SECRETARIAT = "secretariat"
 
 
+HEADS = ("Announcement #", "Anuncio #", "Comunicado #", "Annonce #")
+
+
 def announcement_to(chat: ChatPlatform, user: str) -> str:
     return next(
-        s.message.text for s in reversed(chat.sent) if s.to.user_id == user and "Announcement #" in s.message.text
+        s.message.text for s in reversed(chat.sent) if s.to.user_id == user and s.message.text.startswith(HEADS)
     )
 
 
@@ -42,11 +45,11 @@ async def test_combined_audience_languages_acknowledgement_and_report(chat: Chat
     )
     assert "Send announcement to 3 members (3 Console)?" in question
     assert "Languages: en: 2, es: 1." in question
-    assert not any("Announcement #" in s.message.text for s in chat.received("CO"))  # nothing before "yes"
+    assert not any(s.message.text.startswith(HEADS) for s in chat.received("CO"))  # nothing before "yes"
     done = await chat.say("yes", user=SECRETARIAT)
     assert "Announcement #1 is going out to 3 members" in done
     assert "Reunión el viernes a las 10:00" in announcement_to(chat, "CO")
-    assert announcement_to(chat, "CO").startswith("Anuncio #1")
+    assert announcement_to(chat, "CO").startswith("Anuncio #1 de la Secretaría de la OEA")
     assert "Meeting on Friday at 10:00" in announcement_to(chat, "PE")
     assert "Meeting on Friday" in announcement_to(chat, "MX")
     report = chat.last(SECRETARIAT)
