@@ -3,6 +3,7 @@
     pocnet run                       serve on the transports enabled in the config
     pocnet demo [--as MX]            the whole bot on this terminal, SQLite, sample directory
     pocnet db upgrade | current      migrate the database / show its revision
+    pocnet doctor                    check configuration, database, outbox and transports (exit 0: all well)
     pocnet invite create --role contact --state MX [--expires 7d] [--name "Ana Pérez"]
     pocnet directory import FILE.csv | export [--format csv|vcf] | add | set | verify | deactivate
 
@@ -39,6 +40,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     sub.add_parser("run", help="serve on the transports enabled in the configuration")
+    sub.add_parser("doctor", help="check the configuration, database and transports; exit 0 when all is well")
 
     demo = sub.add_parser("demo", help="run on this terminal with a sample directory (no tokens needed)")
     demo.add_argument("--as", dest="who", default="secretariat", help="secretariat, or a state code such as MX")
@@ -190,6 +192,13 @@ async def cmd_demo(args: argparse.Namespace) -> int:
         return await _with_db(settings, work)
 
 
+async def cmd_doctor(args: argparse.Namespace) -> int:
+    from bot import doctor
+
+    logs.setup("ERROR", "text", [])  # libraries' warnings would repeat what the checks say
+    return await doctor.run(args.config)
+
+
 async def cmd_directory(args: argparse.Namespace) -> int:
     settings = _settings(args)
 
@@ -205,9 +214,14 @@ async def cmd_directory(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    handler = {"run": cmd_run, "demo": cmd_demo, "db": cmd_db, "invite": cmd_invite, "directory": cmd_directory}[
-        args.command
-    ]
+    handler = {
+        "run": cmd_run,
+        "demo": cmd_demo,
+        "db": cmd_db,
+        "invite": cmd_invite,
+        "directory": cmd_directory,
+        "doctor": cmd_doctor,
+    }[args.command]
     try:
         return asyncio.run(handler(args))
     except Fatal as exc:
