@@ -4,6 +4,7 @@
     pocnet demo [--as MX]            the whole bot on this terminal, SQLite, sample directory
     pocnet db upgrade | current      migrate the database / show its revision
     pocnet doctor                    check configuration, database, outbox and transports (exit 0: all well)
+    pocnet backup FILE | restore FILE   database + Matrix key store in one archive / back into an empty database
     pocnet invite create --role contact --state MX [--expires 7d] [--name "Ana Pérez"]
     pocnet directory import FILE.csv | export [--format csv|vcf] | add | set | verify | deactivate
 
@@ -41,6 +42,10 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("run", help="serve on the transports enabled in the configuration")
     sub.add_parser("doctor", help="check the configuration, database and transports; exit 0 when all is well")
+    backup = sub.add_parser("backup", help="write the database and the Matrix key store to one file")
+    backup.add_argument("file", type=Path, help="the archive to write, e.g. pocnet-2026-11-30.tar.gz")
+    restore = sub.add_parser("restore", help="restore a backup into an empty database")
+    restore.add_argument("file", type=Path, help="an archive written by `pocnet backup`")
 
     demo = sub.add_parser("demo", help="run on this terminal with a sample directory (no tokens needed)")
     demo.add_argument("--as", dest="who", default="secretariat", help="secretariat, or a state code such as MX")
@@ -199,6 +204,25 @@ async def cmd_doctor(args: argparse.Namespace) -> int:
     return await doctor.run(args.config)
 
 
+async def cmd_backup(args: argparse.Namespace) -> int:
+    from bot import backup
+
+    settings = _settings(args)
+
+    async def work(db: Database) -> int:
+        try:
+            if args.command == "backup":
+                print(await backup.backup(settings, args.file))
+            else:
+                for line in await backup.restore(settings, args.file):
+                    print(line)
+        except backup.BackupError as exc:
+            raise Fatal(str(exc)) from None
+        return 0
+
+    return await _with_db(settings, work)
+
+
 async def cmd_directory(args: argparse.Namespace) -> int:
     settings = _settings(args)
 
@@ -221,6 +245,8 @@ def main(argv: list[str] | None = None) -> int:
         "invite": cmd_invite,
         "directory": cmd_directory,
         "doctor": cmd_doctor,
+        "backup": cmd_backup,
+        "restore": cmd_backup,
     }[args.command]
     try:
         return asyncio.run(handler(args))
