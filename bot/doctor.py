@@ -23,12 +23,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from sqlalchemy import func, select, text
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from bot.config import DEFAULT_CONFIG, ConfigError, Settings, load
+from storage import outbox
 from storage.db import Database, head_revision, known_revisions
-from storage.models import OutboxItem
 from storage.types import utcnow
 
 Status = Literal["ok", "problem", "skipped"]
@@ -218,21 +218,9 @@ async def check_clock(db: Database) -> Check:
 async def check_outbox(db: Database, *, now: datetime | None = None) -> list[Check]:
     now = now or utcnow()
     async with db.sessions() as session:
-        pending = (
-            await session.execute(
-                select(func.count(), func.min(OutboxItem.created_at)).where(
-                    OutboxItem.status.in_(("queued", "sending"))
-                )
-            )
-        ).one()
-        failed = await session.scalar(
-            select(func.count()).where(OutboxItem.status == "failed", OutboxItem.created_at >= now - FAILURE_WINDOW)
-        )
-        last_error = await session.scalar(
-            select(OutboxItem.error).where(OutboxItem.status == "failed").order_by(OutboxItem.id.desc()).limit(1)
-        )
+        found = await outbox.backlog(session, failed_since=now - FAILURE_WINDOW)
     checks = []
-    waiting, oldest = int(pending[0]), pending[1]
+    waiting, oldest, failed, last_error = found.waiting, found.oldest, found.failed, found.last_error
     if waiting and oldest is not None and now - oldest > BACKLOG_AGE:
         checks.append(
             problem(
@@ -243,19 +231,23 @@ async def check_outbox(db: Database, *, now: datetime | None = None) -> list[Che
         )
     else:
         checks.append(
-            ok("outbox", f"{waiting} message(s) waiting" + (f", oldest {_age(now - oldest)}" if waiting else ""))
+            ok("outbox", f"{waiting} message(s) waiting" + (f", oldest {_age(now - oldest)}" if oldest else ""))
         )
     if failed:
         checks.append(
             problem(
                 "outbox failures",
-                f"{failed} message(s) failed in the last 24 h (latest: {(last_error or '').splitlines()[0][:120]})",
+                f"{failed} message(s) failed in the last 24 h (latest: {((last_error or '').splitlines() or [''])[0][:120]})",
                 "see `SELECT id, platform, chat_id, error FROM outbox WHERE status = 'failed'`",
             )
         )
     else:
         checks.append(ok("outbox failures", "none in the last 24 h"))
     return checks
+
+
+def _first_line(text: str | None) -> str:
+    return ((text or "").strip().splitlines() or [""])[0]
 
 
 def _age(delta: timedelta) -> str:
