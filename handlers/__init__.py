@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import importlib
 
-MODULES = ("onboarding", "help", "directory", "entries", "account", "admin")
+MODULES = ("onboarding", "help", "directory", "entries", "account", "admin", "audit")
 
 
 def load() -> None:
