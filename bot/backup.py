@@ -231,6 +231,8 @@ def _read_archive(file: Path, into: Path) -> dict[str, Any]:
         raise BackupError(f"{file} is not a pocnet backup (no {MANIFEST})") from None
     if manifest.get("format") != FORMAT:
         raise BackupError(f"{file}: backup format {manifest.get('format')!r} is not one this pocnet reads")
+    if manifest.get("database") not in (SQLITE_FILE, PG_FILE) or not (into / manifest["database"]).is_file():
+        raise BackupError(f"{file} is incomplete: the database is missing from it")
     return manifest
 
 

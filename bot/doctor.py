@@ -76,10 +76,10 @@ def _config_file(path: str | None) -> Path:
 def check_config(path: str | None) -> tuple[Settings | None, list[Check]]:
     file = _config_file(path)
     try:
-        settings = load(path, required=bool(path or os.environ.get("POCNET_CONFIG")))
+        settings = load(path)  # as `pocnet run` reads it: a missing file is a problem
     except ConfigError as exc:
         return None, [problem("configuration", str(exc), "fix that key in the file or in its POCNET_* variable")]
-    source = str(file) if file.exists() else "no file; defaults and POCNET_* variables"
+    source = str(file)
     transports = [name for name, on in _transports(settings) if on]
     checks = []
     if transports:

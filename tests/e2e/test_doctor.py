@@ -52,6 +52,10 @@ def test_broken_config_names_the_problem(tmp_path: Path) -> None:
     result = pocnet("--config", str(no_transport), "doctor")
     assert "PROBLEM  configuration: read" in result.stdout and "no transport is enabled" in result.stdout
 
+    missing = pocnet("doctor", cwd=tmp_path)  # no --config, no $POCNET_CONFIG, no ./config.toml: as `run` sees it
+    assert missing.returncode == 1
+    assert missing.stdout.startswith("PROBLEM  configuration: config file not found: config.toml")
+
 
 def test_unreachable_database_is_one_line_and_a_failure(tmp_path: Path) -> None:
     cfg = tmp_path / "pg.toml"

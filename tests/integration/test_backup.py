@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sqlite3
@@ -132,6 +133,15 @@ def test_restore_refuses_what_is_not_a_backup(tmp_path: Path) -> None:
     result = pocnet("--config", str(cfg), "restore", str(junk))
     assert result.returncode == 2 and "is not a pocnet backup" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+    manifest = tmp_path / "pocnet-backup.json"
+    manifest.write_text(json.dumps({"format": 1, "backend": "sqlite", "database": "database.sqlite"}))
+    partial = tmp_path / "partial.tar.gz"
+    with tarfile.open(partial, "w:gz") as tar:
+        tar.add(manifest, arcname="pocnet-backup.json")
+    result = pocnet("--config", str(cfg), "restore", str(partial))
+    assert result.returncode == 2 and "is incomplete: the database is missing" in result.stderr
+    assert not (tmp_path / "x.sqlite").exists()
 
 
 @pytest.fixture
