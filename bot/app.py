@@ -68,7 +68,11 @@ class App:
             if hasattr(transport, "flush"):  # Matrix saves its sync position once the replies have left
                 transport.flush = self._flusher(transport.platform)
         m = settings.metrics
-        self.status = StatusServer(self.metrics, db, m.listen, m.port) if m.enabled else None
+        self.status = (
+            StatusServer(self.metrics, db, m.listen, m.port, transports=transports, secrets=settings.secrets())
+            if m.enabled
+            else None
+        )
         self.services = self._services()
         self._started: list[Service] = []
         self._stop = asyncio.Event()

@@ -3,6 +3,9 @@
     pocnet run                       serve on the transports enabled in the config
     pocnet demo [--as MX]            the whole bot on this terminal, SQLite, sample directory
     pocnet db upgrade | current      migrate the database / show its revision
+    pocnet doctor                    check configuration, database, outbox and transports (exit 0: all well)
+    pocnet audit export [--since 2026-11-01] [-o FILE]   the audit trail as CSV
+    pocnet backup FILE | restore FILE   database + Matrix key store in one archive / back into an empty database
     pocnet invite create --role contact --state MX [--expires 7d] [--name "Ana Pérez"]
     pocnet directory import FILE.csv | export [--format csv|vcf] | add | set | verify | deactivate
     pocnet broadcast send --to all --text-file F [--file F] [--ack] | report N [--csv]
@@ -19,6 +22,7 @@ import logging
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -40,6 +44,11 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     sub.add_parser("run", help="serve on the transports enabled in the configuration")
+    sub.add_parser("doctor", help="check the configuration, database and transports; exit 0 when all is well")
+    backup = sub.add_parser("backup", help="write the database and the Matrix key store to one file")
+    backup.add_argument("file", type=Path, help="the archive to write, e.g. pocnet-2026-11-30.tar.gz")
+    restore = sub.add_parser("restore", help="restore a backup into an empty database")
+    restore.add_argument("file", type=Path, help="an archive written by `pocnet backup`")
 
     demo = sub.add_parser("demo", help="run on this terminal with a sample directory (no tokens needed)")
     demo.add_argument("--as", dest="who", default="secretariat", help="secretariat, or a state code such as MX")
@@ -57,6 +66,12 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--state", help="ISO code of the state (not for secretariat)")
     create.add_argument("--expires", default="7d", help="validity such as 7d or 12h (default 7d)")
     create.add_argument("--name", help="the person's name as it will appear in the directory")
+
+    audit = sub.add_parser("audit", help="read the audit trail")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    audit_export = audit_sub.add_parser("export", help="every audit event as CSV (UTF-8, spreadsheet-safe)")
+    audit_export.add_argument("--since", help="only events from this day or moment on (2026-11-01, ISO 8601; UTC)")
+    audit_export.add_argument("--output", "-o", type=Path, help="file to write (default: standard output)")
 
     cli_directory.add_parser(sub)
     cli_broadcast.add_parser(sub)
@@ -192,6 +207,62 @@ async def cmd_demo(args: argparse.Namespace) -> int:
         return await _with_db(settings, work)
 
 
+async def cmd_doctor(args: argparse.Namespace) -> int:
+    from bot import doctor
+
+    logs.setup("ERROR", "text", [])  # libraries' warnings would repeat what the checks say
+    return await doctor.run(args.config)
+
+
+async def cmd_backup(args: argparse.Namespace) -> int:
+    from bot import backup
+
+    settings = _settings(args)
+
+    async def work(db: Database) -> int:
+        try:
+            if args.command == "backup":
+                print(await backup.backup(settings, args.file))
+            else:
+                for line in await backup.restore(settings, args.file):
+                    print(line)
+        except backup.BackupError as exc:
+            raise Fatal(str(exc)) from None
+        return 0
+
+    return await _with_db(settings, work)
+
+
+def parse_since(text: str) -> datetime:
+    """``2026-11-01`` or an ISO 8601 moment; without a zone it is UTC."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise Fatal(f"--since: {text!r} is not a date such as 2026-11-01 (or 2026-11-01T08:00)") from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+async def cmd_audit(args: argparse.Namespace) -> int:
+    from storage import audit_query
+
+    settings = _settings(args)
+    since = parse_since(args.since) if args.since else None
+
+    async def work(db: Database) -> int:
+        await _require_migrated(db)
+        async with db.sessions() as session:
+            export = audit_query.to_csv(await audit_query.events(session, since=since))
+        if args.output:
+            args.output.write_bytes(export.data)
+            print(f"wrote {args.output} ({export.rows} events)", file=sys.stderr)
+        else:
+            sys.stdout.buffer.write(export.data)
+            sys.stdout.flush()
+        return 0
+
+    return await _with_db(settings, work)
+
+
 async def cmd_directory(args: argparse.Namespace) -> int:
     settings = _settings(args)
 
@@ -220,8 +291,18 @@ async def cmd_broadcast(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    handler = {"run": cmd_run, "demo": cmd_demo, "db": cmd_db, "invite": cmd_invite, "directory": cmd_directory,
-               "broadcast": cmd_broadcast}[args.command]  # fmt: skip
+    handler = {
+        "run": cmd_run,
+        "demo": cmd_demo,
+        "db": cmd_db,
+        "invite": cmd_invite,
+        "directory": cmd_directory,
+        "doctor": cmd_doctor,
+        "backup": cmd_backup,
+        "restore": cmd_backup,
+        "audit": cmd_audit,
+        "broadcast": cmd_broadcast,
+    }[args.command]
     try:
         return asyncio.run(handler(args))
     except Fatal as exc:

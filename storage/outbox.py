@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -155,3 +156,27 @@ async def pending(session: AsyncSession, platforms: Sequence[str]) -> int:
         OutboxItem.platform.in_(list(platforms)), OutboxItem.status.in_((QUEUED, SENDING))
     )
     return int(await session.scalar(query) or 0)
+
+
+@dataclass(frozen=True)
+class Backlog:
+    waiting: int  # queued or being sent
+    oldest: datetime | None  # when the oldest of them was written
+    failed: int  # failed rows written since the time asked about
+    last_error: str | None  # the newest failed row's reason
+
+
+async def backlog(session: AsyncSession, *, failed_since: datetime) -> Backlog:
+    """What an operator asks of the outbox: how much waits, since when, and what failed lately."""
+    waiting, oldest = (
+        await session.execute(
+            select(func.count(), func.min(OutboxItem.created_at)).where(OutboxItem.status.in_((QUEUED, SENDING)))
+        )
+    ).one()
+    failed = await session.scalar(
+        select(func.count()).where(OutboxItem.status == FAILED, OutboxItem.created_at >= failed_since)
+    )
+    last_error = await session.scalar(
+        select(OutboxItem.error).where(OutboxItem.status == FAILED).order_by(OutboxItem.id.desc()).limit(1)
+    )
+    return Backlog(int(waiting), oldest, int(failed or 0), last_error)

@@ -90,6 +90,20 @@ class Transport(Protocol):
     async def stop(self) -> None: ...
 
 
+@dataclass(frozen=True)
+class Health:
+    """Whether a transport is connected to its platform now, and in a few words why (for /healthz)."""
+
+    connected: bool
+    detail: str
+
+
+def health_of(transport: object) -> Health:
+    """A transport reports ``health()``; one that does not is connected while it runs (it has no remote)."""
+    report = getattr(transport, "health", None)
+    return report() if callable(report) else Health(True, "local")
+
+
 class LocalTransport:
     """Defaults for a platform with no limits and no failure worth retrying: the console, and the fake
     platforms of tests and benchmarks. Subclasses set ``platform`` and write ``start``, ``send``, ``stop``."""
@@ -105,3 +119,6 @@ class LocalTransport:
 
     def is_group(self, to: Address) -> bool:
         return False
+
+    def health(self) -> Health:
+        return Health(True, "local")

@@ -22,6 +22,7 @@ import asyncio
 import html
 import io
 import logging
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -52,7 +53,16 @@ from nio.crypto.attachments import decrypt_attachment
 from bot.config import MatrixSection
 from bot.delivery.retry import Retry
 from bot.delivery.windows import PlatformLimits
-from bot.transports.base import MAX_FILE_BYTES, Address, Attachment, Deliver, Incoming, Outgoing, buttons_as_text
+from bot.transports.base import (
+    MAX_FILE_BYTES,
+    Address,
+    Attachment,
+    Deliver,
+    Health,
+    Incoming,
+    Outgoing,
+    buttons_as_text,
+)
 from storage import members, transport_state
 from storage.db import Database
 
@@ -125,6 +135,9 @@ class MatrixTransport:
         self._uploaded: OrderedDict[tuple[str, bool], tuple[str, dict[str, Any] | None]] = OrderedDict()
         self._upload_locks: dict[tuple[str, bool], asyncio.Lock] = {}
         self.synced = asyncio.Event()  # set after each handled sync batch (tests wait on it)
+        self._last_sync: float | None = None  # monotonic time of the last sync the homeserver answered
+        self._sync_problem: str | None = None  # why the last sync failed, until one succeeds
+        self.sync_grace = 15.0  # seconds beyond the long poll's timeout (handling a batch included) before "down"
 
     # --- start and stop -----------------------------------------------------------------------------
 
@@ -165,6 +178,17 @@ class MatrixTransport:
         self._task = asyncio.create_task(self._sync_loop(), name="matrix-sync")
         log.info("matrix started", extra={"user": self.settings.user_id, "device": self.client.device_id})
 
+    def health(self) -> Health:
+        if self._task is None or self._task.done():
+            return Health(False, "not syncing")
+        if self._sync_problem is not None:
+            return Health(False, self._sync_problem)
+        assert self._last_sync is not None  # start() returns after a first successful sync
+        quiet = time.monotonic() - self._last_sync  # nio retries a homeserver that is down inside one sync
+        if quiet > self.settings.sync_timeout_ms / 1000 + self.sync_grace:
+            return Health(False, f"no sync answered for {quiet:.0f} s")
+        return Health(True, f"syncing as {self.settings.user_id}")
+
     async def stop_receiving(self) -> None:
         """Finish the batch being handled, then stop syncing."""
         self._stopping = True
@@ -202,14 +226,17 @@ class MatrixTransport:
             )
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             log.warning("sync failed", extra={"reason": repr(exc)})
+            self._sync_problem = f"sync failed: {exc!r}"[:200]
             return None
         finally:
             self._waiting_for_sync = False
         if isinstance(response, SyncError):
             log.warning("sync refused", extra={"reason": response.message, "status": response.status_code})
+            self._sync_problem = f"sync refused: {response.status_code} {response.message}"[:200]
             if response.retry_after_ms:
                 await asyncio.sleep(response.retry_after_ms / 1000)
             return None
+        self._last_sync, self._sync_problem = time.monotonic(), None
         first_ever = self._token is None
         await self._handle(response, replay=first_ever)
         if self.flush is not None:

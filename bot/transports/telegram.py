@@ -18,6 +18,7 @@ import asyncio
 import dataclasses
 import functools
 import logging
+import time
 import warnings
 from collections import OrderedDict
 from datetime import timedelta
@@ -53,11 +54,12 @@ from bot.config import TelegramSection
 from bot.delivery.retry import Retry, call_with_retries
 from bot.delivery.windows import PlatformLimits
 from bot.i18n import LANGUAGES, translator
-from bot.transports.base import MAX_FILE_BYTES, Address, Attachment, Deliver, Incoming, Outgoing
+from bot.transports.base import MAX_FILE_BYTES, Address, Attachment, Deliver, Health, Incoming, Outgoing
 from storage.access import ALL_ROLES
 
 log = logging.getLogger("pocnet.telegram")
 PLATFORM = "telegram"
+POLL_ERROR_FRESH = 60.0  # seconds a failed getUpdates counts as "not connected" (PTB retries within 30 s)
 CALLBACK_LIMIT = 64  # bytes of callback_data Telegram accepts
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 UPLOADS_KEPT = 64  # files whose Telegram file_id is remembered
@@ -137,6 +139,7 @@ class TelegramTransport:
         self.username: str | None = None
         self._uploaded: OrderedDict[str, str] = OrderedDict()  # file digest → Telegram file_id, to send again
         self._upload_locks: dict[str, asyncio.Lock] = {}
+        self._poll_error: tuple[float, str] | None = None  # (monotonic time, reason) of the last failed poll
 
     # --- receiving ----------------------------------------------------------------------------------
 
@@ -160,7 +163,10 @@ class TelegramTransport:
             )
         else:
             await self.app.updater.start_polling(
-                timeout=self.settings.poll_timeout, allowed_updates=allowed, drop_pending_updates=False
+                timeout=self.settings.poll_timeout,
+                allowed_updates=allowed,
+                drop_pending_updates=False,
+                error_callback=self._polling_failed,
             )
         log.info("telegram started", extra={"mode": self.settings.mode, "bot": self.username})
 
@@ -315,6 +321,19 @@ class TelegramTransport:
             caption=message.text or None,
             reply_markup=self._markup(message),
         )
+
+    def _polling_failed(self, error: TelegramError) -> None:
+        """PTB retries a failed getUpdates with backoff; remember the failure for /healthz."""
+        self._poll_error = (time.monotonic(), str(error)[:200])
+        log.warning("getUpdates failed", extra={"reason": str(error)[:200]})
+
+    def health(self) -> Health:
+        updater = self.app.updater
+        if not self.app.running or updater is None or not updater.running:
+            return Health(False, "not running")
+        if self._poll_error is not None and time.monotonic() - self._poll_error[0] < POLL_ERROR_FRESH:
+            return Health(False, f"getUpdates failing: {self._poll_error[1]}")
+        return Health(True, f"{self.settings.mode} as @{self.username}")
 
     async def stop_receiving(self) -> None:
         """Stop fetching and finish every update already fetched (their replies are queued, not sent)."""

@@ -123,11 +123,16 @@ async def test_synapse_restart_mid_conversation(sqlite_db: Database, tmp_path: P
             code = await bot.invite_code()
             assert "Welcome to pocnet" in await ana.say(room, f"/start {code}")
             await ana.pause()
+            assert bot.transport.health().connected
             server.stop()  # the homeserver goes away while the bot is syncing …
+            bot.transport.sync_grace = 1.0
             await asyncio.sleep(3)  # … the bot's syncs fail and back off …
+            health = bot.transport.health()  # … which /healthz reports
+            assert not health.connected and health.detail.startswith("no sync answered for"), health
             server.start()  # … and it comes back
             ana.resume()
             assert "State: Mexico (MX)" in await ana.say(room, "/whoami", within=60)
+            assert bot.transport.health().connected
             assert "Commands you can use:" in await ana.say(room, "/help", within=60)
             bodies = [n.body for n in ana.notices[room]]
             assert len(bodies) == 3 and sum("Welcome to pocnet" in b for b in bodies) == 1  # nothing replayed
