@@ -19,7 +19,7 @@ from sqlalchemy.sql import quoted_name
 
 from storage import invites, outbox, sample
 from storage.access import Actor, Role
-from storage.db import Database
+from storage.db import Database, head_revision
 from tests.conftest import PG_URL
 from tests.e2e.test_cli import pocnet
 
@@ -90,7 +90,10 @@ async def test_sqlite_round_trip_with_the_key_store(tmp_path: Path) -> None:
 
     made = pocnet("--config", str(live), "backup", str(archive), env=env)
     assert made.returncode == 0, made.stderr
-    assert made.stdout.startswith(f"backup written to {archive} (sqlite, revision 0004") and "2 file(s)" in made.stdout
+    assert (
+        made.stdout.startswith(f"backup written to {archive} (sqlite, revision {head_revision()}")
+        and "2 file(s)" in made.stdout
+    )
     assert stat.S_IMODE(archive.stat().st_mode) == 0o600
     with tarfile.open(archive) as tar:
         names = set(tar.getnames())
@@ -170,7 +173,7 @@ async def test_postgres_round_trip(tmp_path: Path, pg_databases: tuple[str, str]
     archive = tmp_path / "pg.tar.gz"
     made = pocnet("--config", str(write_config(tmp_path / "live.toml", source_url)), "backup", str(archive))
     assert made.returncode == 0, made.stderr
-    assert "(postgresql, revision 0004" in made.stdout
+    assert f"(postgresql, revision {head_revision()}" in made.stdout
 
     fresh = write_config(tmp_path / "fresh.toml", target_url)
     restored = pocnet("--config", str(fresh), "restore", str(archive))
