@@ -160,7 +160,10 @@ async def cmd_run(args: argparse.Namespace) -> int:
     logs.setup(settings.logging.level, settings.logging.format, settings.secrets())
     transports: list[Transport] = []
     if settings.console.enabled:
-        transports.append(ConsoleTransport(settings.console.user, language=settings.bot.default_language))
+        journal = Path(settings.console.journal) if settings.console.journal else None
+        transports.append(
+            ConsoleTransport(settings.console.user, language=settings.bot.default_language, journal=journal)
+        )
     if settings.telegram.token is not None:
         from bot.transports.telegram import TelegramTransport
 

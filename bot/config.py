@@ -60,6 +60,7 @@ class LoggingSection(Section):
 class ConsoleSection(Section):
     enabled: bool = False
     user: str = "console"
+    journal: str | None = None  # file of what was shown, so that a restart never shows a message twice
 
 
 class TelegramSection(Section):

@@ -24,6 +24,7 @@ from bot.i18n import translator
 from bot.transports.base import Address, Attachment, Deliver, Incoming, LocalTransport, Outgoing, buttons_as_text
 
 PLATFORM = "console"
+JOURNAL_KEPT = 100_000  # delivery keys remembered from the journal
 
 
 class StdinLines:
@@ -59,6 +60,7 @@ class ConsoleTransport(LocalTransport):
         interactive: bool | None = None,
         language: str = "en",
         files_dir: Path | None = None,
+        journal: Path | None = None,
     ) -> None:
         self.user = user
         self._read_line = read_line or StdinLines()
@@ -71,6 +73,10 @@ class ConsoleTransport(LocalTransport):
         self.finished = asyncio.Event()
         self.flush: Callable[[], Awaitable[None]] | None = None  # set by the app: waits for the replies
         self._closed = False
+        self._journal = journal
+        self._shown: set[str] = set()  # delivery keys already shown (from the journal)
+        if journal is not None and journal.exists():
+            self._shown = set(journal.read_text(encoding="utf-8").split()[-JOURNAL_KEPT:])
 
     @property
     def address(self) -> Address:
@@ -108,6 +114,8 @@ class ConsoleTransport(LocalTransport):
         self._write(_("— you are now {who} —").format(who=self.user))
 
     async def send(self, to: Address, message: Outgoing, *, idempotency_key: str) -> str:
+        if idempotency_key in self._shown:  # shown before a restart: once is enough
+            return f"console-{idempotency_key}"
         lines = [message.text]
         if message.buttons:
             lines += [f"  {line}" for line in buttons_as_text(message.buttons)]
@@ -116,6 +124,10 @@ class ConsoleTransport(LocalTransport):
         if to.user_id != self.user:
             lines.insert(0, f"[→ {to.user_id}]")
         self._write("\n".join(lines))
+        if self._journal is not None:  # right after the text, with nothing in between to wait for
+            with self._journal.open("a", encoding="utf-8") as journal:
+                journal.write(idempotency_key + "\n")
+            self._shown.add(idempotency_key)
         return f"console-{next(self._ids)}"
 
     def _save(self, attachment: Attachment) -> Path:

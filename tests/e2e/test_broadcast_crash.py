@@ -1,6 +1,7 @@
 """An announcement to 5,000 members survives the bot being killed (SIGKILL) halfway: after a restart
-every member has their copy — on Matrix exactly one (the transaction id is the outbox row's), on Telegram
-at most one extra per send that was in flight when the process died."""
+every member has their copy — on Matrix exactly one (the transaction id is the outbox row's), on the
+console exactly one (its journal), on Telegram at most one extra per send that was in flight when the
+process died."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from tests.servers.synapse import Synapse
 MEMBERS = 5000
 BASE = 7_000_000  # Telegram member n is user and chat BASE + n
 IN_FLIGHT = 32  # TelegramTransport's most sends at once
+CONSOLE = [f"C{n}" for n in range(1, 4)]  # members who read the console
 
 
 def write_config(path: Path, db_file: Path, server: FakeBotAPI, synapse: Synapse, bot_id: str, store: Path) -> Path:
@@ -38,21 +40,24 @@ def write_config(path: Path, db_file: Path, server: FakeBotAPI, synapse: Synapse
         "messages_per_second = 0\nper_chat_interval = 0\nsend_retries = 8\n"
         f'[matrix]\nhomeserver = "{synapse.url}"\nuser_id = "{bot_id}"\npassword = "bot-password"\n'
         f'store_path = "{store}"\nsync_timeout_ms = 1000\n'
+        f'[console]\nenabled = true\njournal = "{path.parent / "console-journal.txt"}"\n'
     )
     return path
 
 
 async def start_bot(config: Path) -> asyncio.subprocess.Process:
+    """``pocnet run``; what the console shows is appended to ``console.txt`` next to the configuration."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("POCNET_")} | {"PYTHONPATH": str(ROOT)}
-    return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.cli", "--config", str(config), "run",
-        cwd=ROOT, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-    )  # fmt: skip
+    with (config.parent / "console.txt").open("ab") as out:
+        return await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot.cli", "--config", str(config), "run",
+            cwd=ROOT, env=env, stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=asyncio.subprocess.DEVNULL,
+        )  # fmt: skip
 
 
 async def pending(db: Database) -> int:
     async with db.transaction() as session:
-        return await outbox.pending(session, ["telegram", "matrix"])
+        return await outbox.pending(session, ["telegram", "matrix", "console"])
 
 
 async def test_an_announcement_killed_midway_reaches_everyone_once_after_restart(
@@ -64,13 +69,13 @@ async def test_an_announcement_killed_midway_reaches_everyone_once_after_restart
     actor = Actor.system("test")
     async with db.transaction() as session:
         await exchange.import_csv(session, actor, synthetic_csv(MEMBERS + 600))
-        ids = list(await session.scalars(select(Member.id).where(Member.active.is_(True)).order_by(Member.id)))[
-            :MEMBERS
-        ]
-        await session.execute(insert(Identity), [
-            {"platform": "telegram", "user_id": str(BASE + n), "chat_id": str(BASE + n), "member_id": m}
-            for n, m in enumerate(ids)
-        ])  # fmt: skip
+        everyone = list(await session.scalars(select(Member.id).where(Member.active.is_(True)).order_by(Member.id)))
+        ids = everyone[:MEMBERS]
+        telegram = [{"platform": "telegram", "user_id": str(BASE + n), "chat_id": str(BASE + n), "member_id": m}
+                    for n, m in enumerate(ids)]  # fmt: skip
+        console = [{"platform": "console", "user_id": user, "chat_id": f"console:{user}", "member_id": m}
+                   for user, m in zip(CONSOLE, everyone[MEMBERS:], strict=False)]  # fmt: skip
+        await session.execute(insert(Identity), telegram + console)
         assert len(ids) == MEMBERS
         desk = await members.create(session, actor, display_name="Desk", role=Role.SECRETARIAT, state_code=None)
         codes = [(await invites.create(session, actor, role=Role.CONTACT, state_code="PE")).code for _ in range(2)]
@@ -96,7 +101,7 @@ async def test_an_announcement_killed_midway_reaches_everyone_once_after_restart
                 draft = Draft(Audience(everyone=True), {"": "Meeting of national authorities: agenda attached"})
                 relay, plan = await announcements.send(session, actor, author, draft, view, now=utcnow(),
                                                        default_language="en")  # fmt: skip
-            assert len(plan.reachable) == MEMBERS + 2
+            assert len(plan.reachable) == MEMBERS + 2 + len(CONSOLE)
 
             await server.wait_for_sent(MEMBERS // 3, within=120)  # a third has gone out: kill it
             bot.send_signal(signal.SIGKILL)
@@ -121,7 +126,10 @@ async def test_an_announcement_killed_midway_reaches_everyone_once_after_restart
                 statuses = dict((await session.execute(
                     select(OutboxItem.status, func.count()).where(OutboxItem.reference == f"relay:{relay.id}")
                     .group_by(OutboxItem.status))).all())  # fmt: skip
-            assert statuses == {outbox.SENT: MEMBERS + 2}
+            assert statuses == {outbox.SENT: MEMBERS + 2 + len(CONSOLE)}
+            shown = (tmp_path / "console.txt").read_text(encoding="utf-8")
+            for user in CONSOLE:
+                assert shown.count(f"[→ {user}]\nAnnouncement #") == 1, user
     finally:
         if bot.returncode is None:
             bot.terminate()
