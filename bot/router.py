@@ -1,11 +1,13 @@
 """The router: from an incoming message to a handler and back, as a pipeline of small steps.
 
-    rate limit → parse → identity (member or stranger) → language → unit of work
+    rate limit → length → parse → identity (member or stranger) → language → unit of work
         (snapshot for read-only commands, one transaction otherwise) → open dialog? → role check →
         handler → offered choices remembered → replies to the delivery service
 
 Each step is a method below, in that order. Errors become a short translated message (unexpected ones
-get a reference id that is also in the log). State scope is enforced below this, in
+get a reference id that is also in the log). Every command's cost is bounded: a message longer than
+``MAX_MESSAGE`` characters, or arguments longer than ``MAX_ARGUMENTS``, are refused before any parsing,
+with a message that says the limit. State scope is enforced below this, in
 ``storage.access.Actor``, which every change goes through. The router never waits for a platform: the
 replies are queued with the delivery service, which sends them.
 """
@@ -42,6 +44,10 @@ from storage.types import utcnow
 
 log = logging.getLogger("pocnet.router")
 
+MAX_MESSAGE = 4096  # characters: Telegram's own limit for one message
+MAX_ARGUMENTS = 1024  # characters after the command name: the longest field (an institution) is 300
+TOO_LONG = N_("That message is too long: I read at most {limit} characters.")
+ARGUMENTS_TOO_LONG = N_("That is too long for /{name}: at most {limit} characters after the command.")
 _COMMAND = re.compile(r"^/(?P<name>[A-Za-z0-9_]{1,64})(?:@(?P<bot>[A-Za-z0-9_]+))?(?:\s+(?P<args>.*))?$", re.S)
 
 
@@ -97,9 +103,11 @@ class Router:
             log.exception("unhandled error outside a handler", extra={"ref": ref})
 
     async def _handle(self, msg: Incoming) -> None:
-        if not self._admit(msg):
+        if not self._admit(msg) or not await self._short_enough(msg, MAX_MESSAGE, TOO_LONG):
             return
         parsed = parse(msg.text, self.bot_username)
+        if parsed is not None and not await self._short_enough(msg, MAX_ARGUMENTS, ARGUMENTS_TOO_LONG, parsed):
+            return
         cmd = REGISTRY.get(parsed.name) if parsed else None
         self.metrics.commands.labels(cmd.name if cmd else "-", msg.address.platform).inc()
         ctx = Context(msg, self._language(msg), self.settings, self.limits, now=self.now())
@@ -143,6 +151,23 @@ class Router:
             self.delivery.reply(msg, [(None, Outgoing(text, reply_to=msg.message_id))])
         log.warning("rate limited", extra={"platform": msg.address.platform, "user": msg.address.user_id})
         self.metrics.rate_limited.inc()
+        return False
+
+    # --- step: length ------------------------------------------------------------------------------------
+
+    async def _short_enough(self, msg: Incoming, limit: int, explanation: str, parsed: Parsed | None = None) -> bool:
+        """Refuse (saying the limit) a message, or a command's arguments, longer than ``limit``: nothing
+        after this step ever sees more than that, so no command's cost grows with what is sent."""
+        length = len(parsed.args if parsed is not None else msg.text)
+        if length <= limit:
+            return True
+        name = parsed.name if parsed is not None and parsed.name in REGISTRY else "-"
+        log.warning("input too long", extra={"cmd": name, "length": length, "platform": msg.address.platform})
+        view = await self.read_model.current()  # the sender's own language, from the directory snapshot
+        entry = view.by_identity.get((msg.address.platform, msg.address.user_id))
+        chosen = entry.language if entry is not None and entry.active else None
+        text = self._language(msg, chosen)(explanation).format(limit=limit, name=parsed.name if parsed else "")
+        self.delivery.reply(msg, [(None, Outgoing(text, reply_to=msg.message_id))])
         return False
 
     # --- steps: identity, language, unit of work ----------------------------------------------------------

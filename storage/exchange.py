@@ -157,7 +157,7 @@ async def _parse_rows(session: AsyncSession, data: bytes) -> tuple[list[_Parsed]
             ):
                 continue
             try:
-                values[column_field.attr] = column_field.parse(row[name], vocab)
+                values[column_field.attr] = column_field.read(row[name], vocab)
             except PocnetError as exc:
                 item_problems.append(f"{name}: {_english(exc)}")
         member_id = None

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.audit import CHANGED
 from storage.db import on_commit
-from storage.lookup import Vocabulary
+from storage.lookup import MAX_WORDS, Vocabulary
 from storage.models import AuditEvent, Identity, Member, MemberCompetence, State
 from storage.taxonomy import FUNCTION_RANK
 from storage.text import fold
@@ -147,9 +147,9 @@ class DirectoryView:
 
     def find(self, words: list[str], *, limit: int = 20) -> list[EntryView]:
         """People whose name or institution contains every word, or who handle the topic (or hold the
-        function) a word names."""
+        function) a word names. Only the first ``MAX_WORDS`` distinct words count."""
         found: set[int] | None = None
-        for word in words:
+        for word in list(dict.fromkeys(words))[:MAX_WORDS]:
             key = fold(word)
             ids = {member_id for search_key, member_id in self._keys if key in search_key}
             topic = TOPICS.exact(word)
