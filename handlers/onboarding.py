@@ -23,16 +23,9 @@ class TooManyAttempts(PocnetError):
 
 @command("start", help=N_("Join with an invitation code"), usage=N_("<code>"), roles=frozenset(), public=True)
 async def start(msg: Incoming, ctx: Context) -> None:
-    if ctx.member is not None:
-        ctx.reply(
-            ctx._("Welcome back, {name}. Send /help to see what you can do.").format(name=ctx.member.display_name)
-        )
-        return
     code = ctx.args.strip()
-    if not code:
-        ctx.reply(ctx._(ONBOARDING))
-        return
-    if not msg.private:  # everyone in the group has now seen the code: it must not work for anyone
+    if code and not msg.private:  # everyone in the group has now seen the code: it must not work for anyone,
+        # whoever sent it (a member who already joined as well as a stranger)
         await invites.revoke(ctx.session, code, reason="shown in a group chat")
         ctx.reply(
             ctx._(
@@ -40,6 +33,14 @@ async def start(msg: Incoming, ctx: Context) -> None:
                 "a group, so it no longer works: ask for a new one and send it to the bot privately."
             )
         )
+        return
+    if ctx.member is not None:
+        ctx.reply(
+            ctx._("Welcome back, {name}. Send /help to see what you can do.").format(name=ctx.member.display_name)
+        )
+        return
+    if not code:
+        ctx.reply(ctx._(ONBOARDING))
         return
     # ctx.member is None here both for strangers and for deactivated members; neither may redeem.
     key = (msg.address.platform, msg.address.user_id)

@@ -88,3 +88,11 @@ async def test_a_code_shown_in_a_group_is_burnt(chat: ChatPlatform) -> None:
     assert "only work in a private chat" in answer and "no longer works" in answer
     assert "already been used" in await chat.say(f"/start {code}", user="eavesdropper")  # not for anyone
     assert "invitation" in await chat.say("/whoami", user="careless")  # and not bound to the group
+
+
+async def test_a_code_shown_in_a_group_by_a_member_is_burnt_too(chat: ChatPlatform) -> None:
+    code = await _code(chat)
+    answer = await chat.say(f"/start {code}", user="MX", private=False)  # MX has joined long ago
+    assert "no longer works" in answer and "Welcome back" not in answer
+    assert "already been used" in await chat.say(f"/start {code}", user="eavesdropper")
+    assert "Welcome back" in await chat.say("/start", user="MX", private=False)  # no code: nothing to burn
