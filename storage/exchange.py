@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import audit, members
+from storage import audit, members, spreadsheet
 from storage.access import Actor, Role
 from storage.entry_fields import FIELDS
 from storage.errors import N_, AccessDenied, PocnetError
@@ -84,7 +84,7 @@ async def _all(session: AsyncSession, *, active_only: bool = False) -> Iterable[
 
 async def export_csv(session: AsyncSession, progress: Progress | None = None) -> bytes:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = spreadsheet.writer(out)  # no cell can run as a formula
     writer.writerow(COLUMNS)
     for member in await _all(session):
         writer.writerow(_row(member))
@@ -145,7 +145,7 @@ async def _parse_rows(session: AsyncSession, data: bytes) -> tuple[list[_Parsed]
     parsed: list[_Parsed] = []
     seen_ids: dict[int, int] = {}
     for line, raw in enumerate(reader, start=2):
-        row = {k: (v or "").strip() for k, v in raw.items() if k is not None}
+        row = {k: spreadsheet.read_cell(v or "").strip() for k, v in raw.items() if k is not None}
         if None in raw:
             problems.append((line, "more cells than columns"))
             continue
