@@ -17,13 +17,12 @@ from babel import Locale
 from storage import hours
 from storage.errors import N_, InvalidInput
 from storage.lookup import Vocabulary
-from storage.text import fold
+from storage.text import TOO_LONG, check_line, fold
 from storage.vocabularies import FUNCTION_NAMES, TOPICS
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PHONE = re.compile(r"^\+?[0-9][0-9 ()./-]{5,30}$")
 CLEAR = {"-", "none", "ninguno", "nenhum", "aucun"}
-TOO_LONG = N_("That is too long (at most {limit} characters).")
 
 
 @cache
@@ -144,10 +143,9 @@ class Field:
     secretariat_only: bool = False
 
     def read(self, value: str, states: Vocabulary) -> Any:
-        """The value ``value`` stands for, or InvalidInput; too long a value is refused before parsing."""
-        if len(value.strip()) > self.limit:
-            raise InvalidInput(TOO_LONG, limit=self.limit)
-        return self.parse(value, states)
+        """The value ``value`` stands for, or InvalidInput; too long a value, or one that is not plain
+        single-line text, is refused before parsing."""
+        return self.parse(check_line(value.strip(), self.limit), states)
 
     def show(self, value: Any) -> str:
         """The CSV/canonical text form; ``parse(show(v)) == v``."""

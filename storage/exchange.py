@@ -25,6 +25,7 @@ from storage.entry_fields import FIELDS
 from storage.errors import N_, AccessDenied, PocnetError
 from storage.models import Member
 from storage.taxonomy import COMPETENCE_BY_CODE, FUNCTION_BY_CODE
+from storage.text import unsafe
 from storage.vocabularies import states as state_names
 
 COLUMNS = (
@@ -272,6 +273,7 @@ async def _fix_sequence(session: AsyncSession) -> None:
 
 
 def _escape(value: str) -> str:
+    value = "".join(" " if unsafe(ch) and ch != "\n" else ch for ch in value)  # rows stored before the checks
     return value.replace("\\", "\\\\").replace(",", "\\,").replace(";", "\\;").replace("\n", "\\n")
 
 

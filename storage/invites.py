@@ -19,12 +19,14 @@ from storage import audit, members
 from storage.access import Actor, Role
 from storage.errors import N_, InvalidInput, PocnetError
 from storage.models import Invite, Member
+from storage.text import check_line, clean_line
 from storage.types import utcnow
 
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 8
 DEFAULT_TTL = timedelta(days=7)
 MAX_TTL = timedelta(days=90)
+NAME_LENGTH = 200  # storage.models: Member.display_name and Invite.display_name are String(200)
 
 
 class InviteRefused(PocnetError):
@@ -86,6 +88,8 @@ async def create(
             raise InvalidInput(N_("Members other than the Secretariat need a state."))
         if role is Role.SECRETARIAT:
             state_code = None
+    if display_name is not None:  # checked now, as the name of the member the code will create
+        display_name = check_line(display_name.strip(), NAME_LENGTH) or None
     now = now or utcnow()
     code = _new_code()
     invite = Invite(
@@ -151,7 +155,11 @@ async def redeem(
         member = await members.create(
             session,
             creator,
-            display_name=invite.display_name or sender_name or user_id,
+            # the platform's display name is whatever the person set there: kept as plain text only
+            display_name=invite.display_name
+            or clean_line(sender_name or "", NAME_LENGTH)
+            or clean_line(user_id, NAME_LENGTH)
+            or "?",
             role=Role(invite.role),
             state_code=invite.state_code,
             language=language,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import String, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
@@ -12,7 +12,7 @@ from storage import audit
 from storage.access import Actor, Role
 from storage.errors import N_, InvalidInput, NotFound
 from storage.models import Identity, Member, MemberCompetence
-from storage.text import fold
+from storage.text import check_line, fold
 
 
 def snapshot(member: Member) -> dict[str, Any]:
@@ -20,6 +20,16 @@ def snapshot(member: Member) -> dict[str, Any]:
     values = audit.snapshot(member)
     values.pop("search_key", None)
     values["competences"] = member.competences
+    return values
+
+
+def _checked(values: dict[str, Any]) -> dict[str, Any]:
+    """Text values of a member as they will be stored: single-line plain text no longer than its column
+    (the schema is the one place the limits live; chat, CLI and CSV import all arrive here)."""
+    for key, value in values.items():
+        column = Member.__table__.columns.get(key)
+        if isinstance(value, str) and column is not None and isinstance(column.type, String) and column.type.length:
+            values[key] = check_line(value.strip(), column.type.length)
     return values
 
 
@@ -66,8 +76,10 @@ async def create(
     if role is not Role.SECRETARIAT and state_code is None:
         raise InvalidInput(N_("Members other than the Secretariat need a state."))
     competences = fields.pop("competences", [])
+    fields = _checked({**fields, "display_name": display_name})
+    if not fields["display_name"]:
+        raise InvalidInput(N_("This field cannot be empty."))
     member = Member(
-        display_name=display_name.strip(),
         role=role.value,
         state_code=None if role is Role.SECRETARIAT else state_code,
         competence_rows=[],
@@ -88,7 +100,7 @@ async def update(session: AsyncSession, actor: Actor, member: Member, **changes:
     if actor.member_id != member.id:
         actor.ensure_can_manage(Role(member.role), member.state_code)
     before = snapshot(member)
-    for key, value in changes.items():
+    for key, value in _checked(changes).items():
         if key == "competences":
             set_competences(member, value)
         else:

@@ -132,3 +132,12 @@ def test_the_fold_cache_keeps_only_short_text_and_a_bounded_number_of_it() -> No
     misses = _fold_cached.cache_info().misses
     assert fold(long) == " ".join(["saint kitts"] * 1000)
     assert _fold_cached.cache_info().misses == misses  # a long text never reaches the cache
+
+
+async def test_chat_edits_refuse_what_the_cli_and_import_refuse(open_chat: tuple[ChatPlatform, Failures]) -> None:
+    chat, _ = open_chat
+    assert "plain text" in await chat.say("/myentry set name Ana\u202eX", user="MX")
+    assert "plain text" in await chat.say("/myentry set institution Fiscalía\x00 General", user="MX")
+    assert "plain text" in await chat.say("/myentry set email ana\x1b@example.org", user="MX")
+    assert "at most 200 characters" in await chat.say("/myentry set name " + "A" * 201, user="MX")
+    assert "A" * 200 in await chat.say("/myentry set name " + "A" * 200, user="MX")
