@@ -12,6 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from bot.i18n import LANGUAGES
 from storage.db import BadDatabaseURL, normalize_url
@@ -166,7 +168,12 @@ class Settings(BaseSettings):
             self.matrix.access_token,
             self.matrix.store_key,
         ]
-        return [v.get_secret_value() for v in values if v is not None]
+        found = [v.get_secret_value() for v in values if v is not None]
+        try:
+            password = make_url(self.database.url).password
+        except ArgumentError:
+            password = None
+        return [*found, str(password)] if password else found
 
 
 def _describe(error: dict[str, Any]) -> str:

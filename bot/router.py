@@ -131,7 +131,9 @@ class Router:
         except Exception:
             self.metrics.errors.labels("internal").inc()
             ref = secrets.token_hex(3).upper()
-            log.exception("handler failed", extra={"ref": ref, "platform": msg.address.platform, "text": msg.text[:80]})
+            # the command's name, never its text: arguments carry codes, phone numbers, names
+            log.exception("handler failed", extra={"ref": ref, "cmd": cmd.name if cmd else "-",
+                                                   "platform": msg.address.platform})  # fmt: skip
             apology = ctx._(
                 N_("Sorry, something went wrong on our side. The team has been notified (reference {ref}).")
             )

@@ -75,7 +75,8 @@ def on_commit(flag: str, callback: Callable[[], None]) -> None:
 def create_engine(url: str | URL, *, schema: str | None = None, echo: bool = False) -> AsyncEngine:
     """An async engine. ``schema`` (PostgreSQL only) puts everything in that schema via search_path."""
     url = normalize_url(str(url) if isinstance(url, str) else url.render_as_string(hide_password=False))
-    kwargs: dict[str, Any] = {"echo": echo}
+    # hide_parameters: statement parameters (names, phones, codes) stay out of error text and logs
+    kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
     if url.get_backend_name() == "postgresql":
         kwargs["pool_pre_ping"] = True
         if schema:
