@@ -69,7 +69,9 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 async def _with_db(settings: Settings, work: Callable[[Database], Awaitable[int]]) -> int:
-    db = Database.from_url(settings.database.url, echo=settings.database.echo)
+    db = Database.from_url(
+        settings.database.url, echo=settings.database.echo, timeout=settings.database.statement_timeout
+    )
     try:
         return await work(db)
     except (OperationalError, DBAPIError, OSError) as exc:

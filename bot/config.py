@@ -37,6 +37,7 @@ class BotSection(Section):
 class DatabaseSection(Section):
     url: str = "sqlite+aiosqlite:///pocnet.sqlite"
     echo: bool = False
+    statement_timeout: float = Field(10.0, gt=0, le=300)  # seconds; PostgreSQL cancels longer statements
 
     @field_validator("url")
     @classmethod

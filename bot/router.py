@@ -37,7 +37,7 @@ from bot.ratelimit import SlidingWindow
 from bot.transports.base import Incoming, Outgoing
 from storage import dialogs, members
 from storage.access import Role
-from storage.db import Database
+from storage.db import Database, unavailable
 from storage.errors import N_, PocnetError
 from storage.readmodel import ReadModel
 from storage.types import utcnow
@@ -48,6 +48,7 @@ MAX_MESSAGE = 4096  # characters: Telegram's own limit for one message
 MAX_ARGUMENTS = 1024  # characters after the command name: the longest field (an institution) is 300
 TOO_LONG = N_("That message is too long: I read at most {limit} characters.")
 ARGUMENTS_TOO_LONG = N_("That is too long for /{name}: at most {limit} characters after the command.")
+UNAVAILABLE = N_("The service is temporarily unavailable. Please try again in a few minutes.")
 _COMMAND = re.compile(r"^/(?P<name>[A-Za-z0-9_]{1,64})(?:@(?P<bot>[A-Za-z0-9_]+))?(?:\s+(?P<args>.*))?$", re.S)
 
 
@@ -117,9 +118,7 @@ class Router:
                 assert parsed is not None
                 await self._command(msg, ctx, parsed, cmd)
                 if any(o.buttons for _, o in ctx.replies):  # the choices offered are kept in the database
-                    async with self.db.transaction() as session:
-                        ctx.attach_session(session)
-                        await self._remember_choices(ctx)
+                    await self._remember_choices_if_possible(msg, ctx)
             else:
                 async with self.db.transaction() as session:
                     ctx = await self._transaction_context(msg, session)
@@ -128,7 +127,16 @@ class Router:
         except PocnetError as exc:
             self.metrics.errors.labels("input").inc()
             ctx.replies[:] = [(None, Outgoing(self._explain(ctx.translator, exc), reply_to=msg.message_id))]
-        except Exception:
+        except Exception as exc:
+            if unavailable(exc):  # an outage, not a fault: say so, and log one line without a traceback
+                self.metrics.errors.labels("database").inc()
+                log.warning("database unavailable", extra={"cmd": cmd.name if cmd else "-",
+                                                           "platform": msg.address.platform,
+                                                           "reason": type(exc).__name__})  # fmt: skip
+                text = self._language(msg, self._known_language(msg))(UNAVAILABLE)
+                ctx.replies[:] = [(None, Outgoing(text, reply_to=msg.message_id))]
+                self.delivery.reply(msg, ctx.replies)
+                return
             self.metrics.errors.labels("internal").inc()
             ref = secrets.token_hex(3).upper()
             # the command's name, never its text: arguments carry codes, phone numbers, names
@@ -177,6 +185,12 @@ class Router:
     def _language(self, msg: Incoming, chosen: str | None = None) -> Translator:
         """The reply language, chosen once: the member's choice, else the platform's hint, else the default."""
         return translator(best_language(chosen, msg.language_hint, self.settings.bot.default_language))
+
+    def _known_language(self, msg: Incoming) -> str | None:
+        """The sender's chosen language as the last directory snapshot has it (no database needed)."""
+        view = self.read_model.last()
+        entry = view.by_identity.get((msg.address.platform, msg.address.user_id)) if view is not None else None
+        return entry.language if entry is not None and entry.active else None
 
     async def _snapshot_context(self, msg: Incoming, cmd: Command) -> Context | None:
         """A lookup by an active member who may run it: answered from the directory snapshot, without a
@@ -296,6 +310,23 @@ class Router:
                 name=name, suggestion=best[0]
             )
         return ctx._(N_("Unknown command /{name}. Send /help for the list.")).format(name=name)
+
+    async def _remember_choices_if_possible(self, msg: Incoming, ctx: Context) -> None:
+        """A lookup answered from the snapshot still answers when the database is down: its choices are
+        then listed as text (nothing could remember what a number or a button stands for)."""
+        try:
+            async with self.db.transaction() as session:
+                ctx.attach_session(session)
+                await self._remember_choices(ctx)
+        except Exception as exc:
+            if not unavailable(exc):
+                raise
+            log.warning("choices not kept: database unavailable", extra={"platform": msg.address.platform,
+                                                                         "reason": type(exc).__name__})  # fmt: skip
+            ctx.replies[:] = [
+                (to, dataclasses.replace(o, text="\n".join([o.text, *(f"• {b}" for b, _ in o.buttons)]), buttons=()))
+                for to, o in ctx.replies
+            ]
 
     # --- step: offered choices remembered -------------------------------------------------------------------
 
