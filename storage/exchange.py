@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.exc import StaleDataError
 
 from storage import audit, members, spreadsheet
 from storage.access import Actor, Role
@@ -30,7 +31,7 @@ from storage.vocabularies import states as state_names
 
 COLUMNS = (
     "id", "state", "name", "function", "role", "institution", "languages", "timezone", "hours",
-    "competences", "email", "phone", "active", "last_confirmed_at", "verified_at", "verified_by",
+    "competences", "email", "phone", "active", "last_confirmed_at", "verified_at", "verified_by", "version",
 )  # fmt: skip
 REQUIRED = ("name",)
 _FIELD_OF_COLUMN = {name: f for name, f in FIELDS.items() if name in COLUMNS}
@@ -65,6 +66,7 @@ def _row(member: Member) -> list[str]:
         "last_confirmed_at": _iso(member.last_confirmed_at),
         "verified_at": _iso(member.verified_at),
         "verified_by": member.verified_by or "",
+        "version": member.version,
     }
     for name, column_field in _FIELD_OF_COLUMN.items():
         if name != "state":
@@ -112,6 +114,7 @@ class _Parsed:
     values: dict[str, Any] = field(default_factory=dict)  # Member attribute → value
     verified_by: int | None = None
     has_verified_by: bool = False  # the column is in the file (empty means: not verified)
+    version: int | None = None  # the entry's version when the file was exported (None: not known)
 
 
 def _date(value: str) -> datetime | None:
@@ -121,6 +124,14 @@ def _date(value: str) -> datetime | None:
     if moment.tzinfo is None:
         raise ValueError("no time zone")
     return moment.astimezone(UTC)
+
+
+MAX_ID = 2**31 - 1  # the database's integer range
+
+
+def _whole_number(text: str) -> bool:
+    """ASCII digits naming a number from 1 to MAX_ID ("²", "١٢" and 20-digit numbers are not)."""
+    return text.isascii() and text.isdigit() and 0 < int(text) <= MAX_ID and len(text) <= 10
 
 
 def _english(exc: PocnetError) -> str:
@@ -163,7 +174,7 @@ async def _parse_rows(session: AsyncSession, data: bytes) -> tuple[list[_Parsed]
                 item_problems.append(f"{name}: {_english(exc)}")
         member_id = None
         if row.get("id"):
-            if not row["id"].isdigit() or int(row["id"]) == 0:
+            if not _whole_number(row["id"]):
                 item_problems.append(f"id: {row['id']!r} is not a positive whole number")
             else:
                 member_id = int(row["id"])
@@ -195,12 +206,18 @@ async def _parse_rows(session: AsyncSession, data: bytes) -> tuple[list[_Parsed]
                 item_problems.append(f"{column}: {row[column]!r} is not a date such as 2026-01-31T12:00:00Z")
         verified_by = None
         if row.get("verified_by"):
-            if row["verified_by"].isdigit():
+            if _whole_number(row["verified_by"]):
                 verified_by = int(row["verified_by"])
             else:
                 item_problems.append(f"verified_by: {row['verified_by']!r} is not a member id")
+        version = None
+        if row.get("version"):
+            if _whole_number(row["version"]):
+                version = int(row["version"])
+            else:
+                item_problems.append(f"version: {row['version']!r} is not a positive whole number")
         problems += [(line, p) for p in item_problems]
-        parsed.append(_Parsed(line, member_id, role, values, verified_by, "verified_by" in row))
+        parsed.append(_Parsed(line, member_id, role, values, verified_by, "verified_by" in row, version))
     return parsed, problems
 
 
@@ -211,11 +228,16 @@ async def import_csv(
     if not actor.is_secretariat:
         raise AccessDenied()
     parsed, problems = await _parse_rows(session, data)
-    existing_ids = set(await session.scalars(select(Member.id)))
+    versions: dict[int, int] = {i: v for i, v in await session.execute(select(Member.id, Member.version))}
+    existing_ids = set(versions)
     known_ids = existing_ids | {p.id for p in parsed if p.id is not None}
     for item in parsed:
         if item.verified_by is not None and item.verified_by not in known_ids:
             problems.append((item.line, f"verified_by: no member {item.verified_by} in the file or the directory"))
+        if item.id in versions and item.version is not None and item.version != versions[item.id]:
+            problems.append((item.line, f"id {item.id} was changed in the directory after this file was exported "
+                             f"(version {item.version} in the file, {versions[item.id]} now): export again and "
+                             "redo the change there"))  # fmt: skip
     if problems:
         raise ImportRejected(sorted(problems))
 
@@ -235,14 +257,19 @@ async def import_csv(
         else:
             before = None
             values.setdefault("function", "other")
-            member = Member(id=item.id, role=item.role.value, competence_rows=[], **values)
+            member = Member(id=item.id, role=item.role.value, competence_rows=[], version=item.version or 1, **values)
             session.add(member)
         members.set_competences(member, competences)
         members.derive(member)
+        if before is not None and members.snapshot(member) != before:
+            member.version += 1  # the UPDATE also checks that no one changed the row since it was read
         applied.append((item, member, before))
         if progress:
             progress(1)
-    await session.flush()
+    try:
+        await session.flush()
+    except StaleDataError:
+        raise members.Conflict() from None
     for item, member, _before in applied:  # 2: links, now that every member exists
         if item.has_verified_by:
             member.verified_by = item.verified_by

@@ -7,18 +7,21 @@ from typing import Any
 from sqlalchemy import String, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.exc import StaleDataError
 
 from storage import audit
 from storage.access import Actor, Role
-from storage.errors import N_, InvalidInput, NotFound
+from storage.errors import N_, InvalidInput, NotFound, PocnetError
 from storage.models import Identity, Member, MemberCompetence
 from storage.text import check_line, fold
+from storage.types import utcnow
 
 
 def snapshot(member: Member) -> dict[str, Any]:
     """The audited view of a member: its columns plus its competences, without derived data."""
     values = audit.snapshot(member)
-    values.pop("search_key", None)
+    for bookkeeping in ("search_key", "version", "updated_at"):  # derived, or changed by every update
+        values.pop(bookkeeping, None)
     values["competences"] = member.competences
     return values
 
@@ -31,6 +34,22 @@ def _checked(values: dict[str, Any]) -> dict[str, Any]:
         if isinstance(value, str) and column is not None and isinstance(column.type, String) and column.type.length:
             values[key] = check_line(value.strip(), column.type.length)
     return values
+
+
+class Conflict(PocnetError):
+    message = N_("Someone else changed this entry at the same moment. Please look at it again and redo your change.")
+
+
+async def claim(session: AsyncSession, member: Member) -> None:
+    """Take the member's row for this transaction before changing it: its version goes up by one, on
+    condition that it is still the version this transaction read. Another process's edit in between
+    (or at the same moment: the row lock makes it wait) raises Conflict rather than being undone."""
+    member.version = member.version + 1
+    member.updated_at = utcnow()
+    try:
+        await session.flush()
+    except StaleDataError:
+        raise Conflict() from None
 
 
 def derive(member: Member) -> None:
@@ -99,8 +118,10 @@ async def update(session: AsyncSession, actor: Actor, member: Member, **changes:
     """Change fields of a member. Members may edit themselves; others need management rights."""
     if actor.member_id != member.id:
         actor.ensure_can_manage(Role(member.role), member.state_code)
+    changes = _checked(changes)
     before = snapshot(member)
-    for key, value in _checked(changes).items():
+    await claim(session, member)
+    for key, value in changes.items():
         if key == "competences":
             set_competences(member, value)
         else:

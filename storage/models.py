@@ -68,12 +68,19 @@ class Member(Base):
     phone: Mapped[str | None] = mapped_column(String(40))
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     search_key: Mapped[str] = mapped_column(Text, default="", server_default="")  # folded name + institution
+    # Optimistic concurrency: every UPDATE says "WHERE version = <the version read>" and adds one, so of two
+    # processes editing one entry at once the second fails (StaleDataError) instead of silently undoing
+    # the first; CSV export carries it, so importing an older file cannot revert a newer edit.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     state: Mapped[State | None] = relationship(lazy="joined")
     identities: Mapped[list[Identity]] = relationship(back_populates="member", lazy="selectin", order_by="Identity.id")
     competence_rows: Mapped[list[MemberCompetence]] = relationship(
         lazy="selectin", cascade="all, delete-orphan", order_by="MemberCompetence.competence"
     )
+
+    # version_id_generator=False: storage.members (claim) and the CSV import set each new version
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}  # noqa: RUF012
 
     @property
     def competences(self) -> list[str]:

@@ -183,6 +183,7 @@ def synthetic_csv(count: int, *, seed: int = 7) -> bytes:
                 confirmed.strftime("%Y-%m-%dT%H:%M:%SZ") if confirmed else "",
                 confirmed.strftime("%Y-%m-%dT%H:%M:%SZ") if confirmed and verifier else "",
                 verifier,
+                1,  # version
             ]
         )  # fmt: skip
     return out.getvalue().encode("utf-8-sig")
