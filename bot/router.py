@@ -40,6 +40,7 @@ from storage.access import Role
 from storage.db import Database, unavailable
 from storage.errors import N_, PocnetError
 from storage.readmodel import ReadModel
+from storage.text import excerpt
 from storage.types import utcnow
 
 log = logging.getLogger("pocnet.router")
@@ -48,6 +49,7 @@ MAX_MESSAGE = 4096  # characters: Telegram's own limit for one message
 MAX_ARGUMENTS = 1024  # characters after the command name: the longest field (an institution) is 300
 TOO_LONG = N_("That message is too long: I read at most {limit} characters.")
 ARGUMENTS_TOO_LONG = N_("That is too long for /{name}: at most {limit} characters after the command.")
+_LISTS = {"fields", "choices"}  # error parameters that are our own lists, not what someone typed
 UNAVAILABLE = N_("The service is temporarily unavailable. Please try again in a few minutes.")
 _COMMAND = re.compile(r"^/(?P<name>[A-Za-z0-9_]{1,64})(?:@(?P<bot>[A-Za-z0-9_]+))?(?:\s+(?P<args>.*))?$", re.S)
 
@@ -350,5 +352,7 @@ class Router:
 
     @staticmethod
     def _explain(tr: Translator, exc: PocnetError) -> str:
+        """The error in the reader's language; text it quotes (what was typed) is a short, clean excerpt."""
         text = tr(exc.message)
-        return text.format(**exc.params) if exc.params else text
+        params = {k: excerpt(v) if isinstance(v, str) and k not in _LISTS else v for k, v in exc.params.items()}
+        return text.format(**params) if params else text

@@ -26,7 +26,7 @@ from storage.entry_fields import FIELDS
 from storage.errors import N_, AccessDenied, PocnetError
 from storage.models import Member
 from storage.taxonomy import COMPETENCE_BY_CODE, FUNCTION_BY_CODE
-from storage.text import unsafe
+from storage.text import excerpt, unsafe, whole_number
 from storage.vocabularies import states as state_names
 
 COLUMNS = (
@@ -126,16 +126,13 @@ def _date(value: str) -> datetime | None:
     return moment.astimezone(UTC)
 
 
-MAX_ID = 2**31 - 1  # the database's integer range
-
-
 def _whole_number(text: str) -> bool:
-    """ASCII digits naming a number from 1 to MAX_ID ("²", "١٢" and 20-digit numbers are not)."""
-    return text.isascii() and text.isdigit() and 0 < int(text) <= MAX_ID and len(text) <= 10
+    return whole_number(text) is not None
 
 
 def _english(exc: PocnetError) -> str:
-    return exc.message.format(**exc.params) if exc.params else exc.message
+    params = {k: excerpt(v) if isinstance(v, str) and k != "fields" else v for k, v in exc.params.items()}
+    return exc.message.format(**params) if params else exc.message
 
 
 async def _parse_rows(session: AsyncSession, data: bytes) -> tuple[list[_Parsed], list[tuple[int, str]]]:
@@ -175,7 +172,7 @@ async def _parse_rows(session: AsyncSession, data: bytes) -> tuple[list[_Parsed]
         member_id = None
         if row.get("id"):
             if not _whole_number(row["id"]):
-                item_problems.append(f"id: {row['id']!r} is not a positive whole number")
+                item_problems.append(f"id: {excerpt(row['id'])!r} is not a positive whole number")
             else:
                 member_id = int(row["id"])
                 if member_id in seen_ids:
@@ -189,33 +186,33 @@ async def _parse_rows(session: AsyncSession, data: bytes) -> tuple[list[_Parsed]
                 else (Role.CONTACT if function in ("npc", "alternate") else Role.OFFICIAL)
             )
         except ValueError:
-            item_problems.append(f"role: {row['role']!r} is not secretariat, contact or official")
+            item_problems.append(f"role: {excerpt(row['role'])!r} is not secretariat, contact or official")
             role = Role.OFFICIAL
         if role is not Role.SECRETARIAT and not row.get("state"):
             item_problems.append("state: required (except for the Secretariat)")
         if row.get("active"):
             flag = row["active"].lower()
             if flag not in _TRUE | _FALSE:
-                item_problems.append(f"active: {row['active']!r} is not true or false")
+                item_problems.append(f"active: {excerpt(row['active'])!r} is not true or false")
             values["active"] = flag in _TRUE
         for column in ("last_confirmed_at", "verified_at"):
             try:
                 if column in row:
                     values[column] = _date(row[column])
             except ValueError:
-                item_problems.append(f"{column}: {row[column]!r} is not a date such as 2026-01-31T12:00:00Z")
+                item_problems.append(f"{column}: {excerpt(row[column])!r} is not a date such as 2026-01-31T12:00:00Z")
         verified_by = None
         if row.get("verified_by"):
             if _whole_number(row["verified_by"]):
                 verified_by = int(row["verified_by"])
             else:
-                item_problems.append(f"verified_by: {row['verified_by']!r} is not a member id")
+                item_problems.append(f"verified_by: {excerpt(row['verified_by'])!r} is not a member id")
         version = None
         if row.get("version"):
             if _whole_number(row["version"]):
                 version = int(row["version"])
             else:
-                item_problems.append(f"version: {row['version']!r} is not a positive whole number")
+                item_problems.append(f"version: {excerpt(row['version'])!r} is not a positive whole number")
         problems += [(line, p) for p in item_problems]
         parsed.append(_Parsed(line, member_id, role, values, verified_by, "verified_by" in row, version))
     return parsed, problems

@@ -154,6 +154,8 @@ class DirectoryView:
         found: set[int] | None = None
         for word in list(dict.fromkeys(words))[:MAX_WORDS]:
             key = fold(word)
+            if not key:  # punctuation or a script folding cannot read: it would match everyone
+                continue
             ids = {member_id for search_key, member_id in self._keys if key in search_key}
             topic = TOPICS.exact(word)
             if topic is not None and topic.code:
@@ -169,6 +171,8 @@ class DirectoryView:
 
     def find_by_name(self, text: str, *, limit: int = 10) -> list[EntryView]:
         key = fold(text)
+        if not key:
+            return []
         found = [self.by_id[member_id] for search_key, member_id in self._keys if key in search_key]
         return sorted(found, key=lambda e: (e.display_name, e.id))[:limit]
 

@@ -56,3 +56,23 @@ def clean_line(text: str, limit: int) -> str:
     ``limit`` characters."""
     kept = "".join(" " if unsafe(ch) else ch for ch in text[: limit * 4])
     return " ".join(kept.split())[:limit].strip()
+
+
+# --- numbers -----------------------------------------------------------------------------------------
+
+MAX_ID = 2**31 - 1  # ids live in the database's INTEGER range
+
+
+def whole_number(text: str, maximum: int = MAX_ID) -> int | None:
+    """The number ``text`` writes in ASCII digits, from 1 to ``maximum``; None for anything else ("²",
+    Arabic-Indic digits, a 20-digit number, "0")."""
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(maximum)):
+        return None
+    number = int(text)
+    return number if 0 < number <= maximum else None
+
+
+def excerpt(text: str, limit: int = 40) -> str:
+    """What someone typed, as a reply may quote it: plain text, at most ``limit`` characters."""
+    cleaned = clean_line(text[: limit * 4], limit * 4)
+    return cleaned if len(cleaned) <= limit else cleaned[: limit - 1].rstrip() + "…"

@@ -7,7 +7,7 @@ import time
 from collections.abc import AsyncIterator
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import handlers
@@ -79,6 +79,10 @@ ARGUMENTS = st.one_of(
     deadline=None,  # timed below, generously: the machine is shared
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
 )
+@example(name="contact", args="²", user="MX", bare=False)  # digits that int() reads, but not ASCII
+@example(name="deactivate", args="99999999999999999999", user="secretariat", bare=False)  # beyond INTEGER
+@example(name="entry", args="١٢", user="secretariat", bare=False)
+@example(name="verify", args="#2147483648", user="secretariat", bare=False)
 @given(
     name=st.sampled_from(sorted(REGISTRY)),
     args=ARGUMENTS,
@@ -141,3 +145,24 @@ async def test_chat_edits_refuse_what_the_cli_and_import_refuse(open_chat: tuple
     assert "plain text" in await chat.say("/myentry set email ana\x1b@example.org", user="MX")
     assert "at most 200 characters" in await chat.say("/myentry set name " + "A" * 201, user="MX")
     assert "A" * 200 in await chat.say("/myentry set name " + "A" * 200, user="MX")
+
+
+async def test_replies_quote_only_a_short_clean_excerpt_of_what_was_typed(
+    open_chat: tuple[ChatPlatform, Failures],
+) -> None:
+    chat, _ = open_chat
+    for text in ["/contact " + "\u202eevil\x1b[2J" + "x" * 900, "/whois atlantis" + "\x00" * 3 + "y" * 900,
+                 "/language " + "k" * 1000, "/find " + "zq" * 300]:  # fmt: skip
+        answer = await chat.say(text, user="MX")
+        assert len(answer) < 300, answer
+        assert not any(ch in answer for ch in "\u202e\x1b\x00"), answer
+        assert "…" in answer
+
+
+async def test_ids_are_ascii_digits_within_range_or_the_usage(open_chat: tuple[ChatPlatform, Failures]) -> None:
+    chat, failures = open_chat
+    assert "Usage: /deactivate" in await chat.say("/deactivate 99999999999999999999", user="secretariat")
+    assert "Usage: /verify" in await chat.say("/verify ²", user="secretariat")
+    assert "No one found" in await chat.say("/contact ١٢", user="MX")
+    assert "No member with id 2147483647" in await chat.say("/entry 2147483647", user="secretariat")
+    assert not failures.records
