@@ -53,6 +53,7 @@ class LimitsSection(Section):
     commands_per_minute: int = Field(30, ge=1)
     invite_failures: int = Field(5, ge=1)
     invite_lockout_minutes: int = Field(15, ge=1)
+    invite_failures_total: int = Field(100, ge=1)  # from all accounts together, per lockout period
 
 
 class LoggingSection(Section):

@@ -91,7 +91,8 @@ class Router:
         limits = settings.limits
         self.rate = SlidingWindow(limits.commands_per_minute, 60.0)
         self.limits = Limits(
-            invite_failures=SlidingWindow(limits.invite_failures, limits.invite_lockout_minutes * 60.0)
+            invite_failures=SlidingWindow(limits.invite_failures, limits.invite_lockout_minutes * 60.0),
+            invite_failures_total=SlidingWindow(limits.invite_failures_total, limits.invite_lockout_minutes * 60.0),
         )
         self._warned: set[object] = set()
         self.read_model = ReadModel(db.sessions)

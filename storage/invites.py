@@ -12,13 +12,14 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import audit, members
 from storage.access import Actor, Role
 from storage.errors import N_, InvalidInput, PocnetError
-from storage.models import Invite, Member
+from storage.models import AuditEvent, Invite, Member
 from storage.text import check_line, clean_line
 from storage.types import utcnow
 
@@ -121,6 +122,26 @@ async def revoke(session: AsyncSession, code: str, *, reason: str, now: datetime
     return True
 
 
+def record_refusal(session: AsyncSession, *, platform: str, user_id: str, reason: str) -> None:
+    """Audit a code that did not open the door (wrong, used, expired, or the sender locked out)."""
+    session.add(AuditEvent(actor=f"{platform}:{user_id}"[:100], actor_member_id=None, action="invite.refused",
+                           subject_type="invite", subject_id="?", note=reason))  # fmt: skip
+
+
+async def revoke_open_codes(session: AsyncSession, member: Member, *, now: datetime | None = None) -> int:
+    """Make unusable every unused code a member created or that would link to them (on deactivation)."""
+    result = await session.execute(
+        update(Invite)
+        .where(Invite.used_at.is_(None), or_(Invite.created_by == f"member:{member.id}", Invite.member_id == member.id))
+        .values(used_at=now or utcnow())
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+class AlreadyRegistered(InviteRefused):
+    message = N_("This account is already registered with pocnet. Send /help to see what you can do.")
+
+
 async def redeem(
     session: AsyncSession,
     code: str,
@@ -165,7 +186,10 @@ async def redeem(
             language=language,
         )
         actor = Actor(role=Role(member.role), state_code=member.state_code, member_id=member.id)
-    await members.link_identity(session, actor, member, platform=platform, user_id=user_id, chat_id=chat_id)
+    try:  # the same account redeeming two codes at once: the second finds the account taken
+        await members.link_identity(session, actor, member, platform=platform, user_id=user_id, chat_id=chat_id)
+    except IntegrityError:
+        raise AlreadyRegistered() from None
     invite.used_at = now
     invite.used_by = member.id
     audit.record(session, actor, "invite.redeem", invite, before=before, after=audit.snapshot(invite))

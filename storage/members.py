@@ -144,6 +144,10 @@ def check_can_set_active(actor: Actor, member: Member) -> None:
 
 async def set_active(session: AsyncSession, actor: Actor, member: Member, active: bool) -> Member:
     check_can_set_active(actor, member)
+    if not active:  # codes they made (or that would link to them) must not let anyone in after them
+        from storage.invites import revoke_open_codes
+
+        await revoke_open_codes(session, member)
     return await update(session, actor, member, active=active)
 
 
