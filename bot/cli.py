@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import getpass
 import logging
 import sys
 import tempfile
@@ -125,7 +124,7 @@ async def cmd_invite(args: argparse.Namespace) -> int:
         try:
             async with db.transaction() as session:
                 state = (await states.get(session, args.state)).code if args.state else None
-                actor = Actor.system(f"cli:{getpass.getuser()}")
+                actor = Actor.system(f"cli:{cli_directory.operator()}")
                 new = await invites.create(session, actor, role=role, state_code=state, ttl=ttl, display_name=args.name)
         except PocnetError as exc:
             raise Fatal(str(exc)) from None

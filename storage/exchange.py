@@ -24,7 +24,7 @@ from storage import audit, members, spreadsheet
 from storage.access import Actor, Role
 from storage.entry_fields import FIELDS
 from storage.errors import N_, AccessDenied, PocnetError
-from storage.models import Member
+from storage.models import AuditEvent, Member
 from storage.taxonomy import COMPETENCE_BY_CODE, FUNCTION_BY_CODE
 from storage.text import excerpt, unsafe, whole_number
 from storage.vocabularies import states as state_names
@@ -85,14 +85,23 @@ async def _all(session: AsyncSession, *, active_only: bool = False) -> Iterable[
     return list((await session.scalars(query)).unique())
 
 
-async def export_csv(session: AsyncSession, progress: Progress | None = None) -> bytes:
+def _audit_export(session: AsyncSession, actor: Actor | None, kind: str, rows: int) -> None:
+    """Who took a copy of the directory, when, and how much of it (the caller's transaction commits it)."""
+    if actor is not None:
+        session.add(AuditEvent(actor=actor.name, actor_member_id=actor.member_id, action="directory.export",
+                               subject_type="directory", subject_id="*", note=f"{kind}, {rows} entries"))  # fmt: skip
+
+
+async def export_csv(session: AsyncSession, progress: Progress | None = None, *, actor: Actor | None = None) -> bytes:
     out = io.StringIO()
     writer = spreadsheet.writer(out)  # no cell can run as a formula
     writer.writerow(COLUMNS)
-    for member in await _all(session):
+    everyone = await _all(session)
+    for member in everyone:
         writer.writerow(_row(member))
         if progress:
             progress(1)
+    _audit_export(session, actor, "csv", len(list(everyone)))
     return out.getvalue().encode("utf-8-sig")
 
 
@@ -138,7 +147,7 @@ def _english(exc: PocnetError) -> str:
 async def _parse_rows(session: AsyncSession, data: bytes) -> tuple[list[_Parsed], list[tuple[int, str]]]:
     problems: list[tuple[int, str]] = []
     try:
-        reader = csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline=""))
+        reader = csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline=""), strict=True)
         header = reader.fieldnames or []
     except (UnicodeDecodeError, csv.Error) as exc:
         return [], [(1, f"not a UTF-8 CSV file ({exc})")]
@@ -153,7 +162,11 @@ async def _parse_rows(session: AsyncSession, data: bytes) -> tuple[list[_Parsed]
     vocab = await state_names(session)
     parsed: list[_Parsed] = []
     seen_ids: dict[int, int] = {}
-    for line, raw in enumerate(reader, start=2):
+    try:
+        rows = list(reader)  # strict: an unterminated quote is an error, not a silently merged last row
+    except csv.Error as exc:  # also a cell over csv.field_size_limit() (131,072 characters)
+        return [], [(reader.line_num or 1, f"not a valid CSV file ({exc})")]
+    for line, raw in enumerate(rows, start=2):
         row = {k: spreadsheet.read_cell(v or "").strip() for k, v in raw.items() if k is not None}
         if None in raw:
             problems.append((line, "more cells than columns"))
@@ -190,6 +203,8 @@ async def _parse_rows(session: AsyncSession, data: bytes) -> tuple[list[_Parsed]
             role = Role.OFFICIAL
         if role is not Role.SECRETARIAT and not row.get("state"):
             item_problems.append("state: required (except for the Secretariat)")
+        elif role is Role.SECRETARIAT and row.get("state"):
+            item_problems.append("state: must be empty for the Secretariat")
         if row.get("active"):
             flag = row["active"].lower()
             if flag not in _TRUE | _FALSE:
@@ -344,10 +359,13 @@ def vcard(member: Member) -> str:
     return "".join(_fold(line) + "\r\n" for line in lines)
 
 
-async def export_vcards(session: AsyncSession, progress: Progress | None = None) -> bytes:
+async def export_vcards(
+    session: AsyncSession, progress: Progress | None = None, *, actor: Actor | None = None
+) -> bytes:
     cards = []
     for member in await _all(session, active_only=True):
         cards.append(vcard(member))
         if progress:
             progress(1)
+    _audit_export(session, actor, "vcf", len(cards))
     return "".join(cards).encode()

@@ -36,6 +36,9 @@ def _checked(values: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
+NO_STATE = N_("The OAS Secretariat does not belong to a state.")
+
+
 class Conflict(PocnetError):
     message = N_("Someone else changed this entry at the same moment. Please look at it again and redo your change.")
 
@@ -119,6 +122,9 @@ async def update(session: AsyncSession, actor: Actor, member: Member, **changes:
     if actor.member_id != member.id:
         actor.ensure_can_manage(Role(member.role), member.state_code)
     changes = _checked(changes)
+    role, state = Role(changes.get("role", member.role)), changes.get("state_code", member.state_code)
+    if role is Role.SECRETARIAT and state is not None:  # it would then show in that state's /whois
+        raise InvalidInput(NO_STATE)
     before = snapshot(member)
     await claim(session, member)
     for key, value in changes.items():

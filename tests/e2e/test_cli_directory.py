@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from tests.e2e.test_cli import config, pocnet
@@ -69,3 +70,18 @@ def test_the_cli_refuses_names_that_chat_and_import_refuse(tmp_path: Path) -> No
     exported = tmp_path / "out.csv"
     assert pocnet(*c, "export", "--output", str(exported)).returncode == 0
     assert pocnet(*c, "import", str(exported)).returncode == 0  # what the CLI adds, a backup restores
+
+
+def test_cli_exports_are_audited_under_the_login_name_not_user(tmp_path: Path) -> None:
+    import pwd
+    import sqlite3
+
+    cfg = _ready(tmp_path)
+    c = ["--config", str(cfg), "directory"]
+    assert pocnet(*c, "export", env={"USER": "someone-else", "LOGNAME": "someone-else"}).returncode == 0
+    rows = (
+        sqlite3.connect(tmp_path / "dir.sqlite")
+        .execute("SELECT actor, note FROM audit_event WHERE action = 'directory.export'")
+        .fetchall()
+    )
+    assert rows == [(f"cli:{pwd.getpwuid(os.getuid()).pw_name}", "csv, 0 entries")]

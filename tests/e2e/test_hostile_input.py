@@ -166,3 +166,9 @@ async def test_ids_are_ascii_digits_within_range_or_the_usage(open_chat: tuple[C
     assert "No one found" in await chat.say("/contact ١٢", user="MX")
     assert "No member with id 2147483647" in await chat.say("/entry 2147483647", user="secretariat")
     assert not failures.records
+
+
+async def test_the_secretariat_cannot_give_itself_a_state(open_chat: tuple[ChatPlatform, Failures]) -> None:
+    chat, _ = open_chat
+    assert "does not belong to a state" in await chat.say("/myentry set state MX", user="secretariat")
+    assert "Secretariat Desk" not in await chat.say("/whois mexico", user="secretariat")

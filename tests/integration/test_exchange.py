@@ -158,3 +158,31 @@ async def test_no_exported_cell_can_run_as_a_spreadsheet_formula(db: Database) -
     assert (again.updated, again.unchanged) == (0, 2)
     async with db.transaction() as session:
         assert (await members.get(session, 2)).institution == "'quoted"
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (b"name,state\r\n" + b"x" * 140_000 + b",MX\r\n", "not a valid CSV file"),  # over csv's field limit
+        (b'name,state\r\nAna,MX\r\n"Unterminated,MX\r\n', "not a valid CSV file"),  # was imported silently
+        (b"id,name,state\r\n\xc2\xb2,Ana,MX\r\n", "is not a positive whole number"),  # "²"
+        (b"id,name,state\r\n99999999999999999999,Ana,MX\r\n", "is not a positive whole number"),
+        (b"name,state\r\nAna\x00Ruiz,MX\r\n", "plain text"),
+        (b"name,state,role\r\nDesk,MX,secretariat\r\n", "must be empty for the Secretariat"),
+    ],
+)
+async def test_hostile_files_are_refused_with_a_reason(db: Database, data: bytes, expected: str) -> None:
+    with pytest.raises(exchange.ImportRejected) as rejected:
+        await _import(db, data)
+    assert expected in rejected.value.report() and len(rejected.value.report()) < 500
+    assert await _count(db) == 0
+
+
+async def test_every_export_is_audited(db: Database) -> None:
+    await _import(db, b"name,state\r\nAna,MX\r\nBeto,CO\r\n")
+    async with db.transaction() as session:
+        await exchange.export_csv(session, actor=CLI)
+        await exchange.export_vcards(session, actor=Actor(Role.SECRETARIAT, None, 7))
+    async with db.transaction() as session:
+        events = list(await session.scalars(select(AuditEvent).where(AuditEvent.action == "directory.export")))
+    assert [(e.actor, e.note) for e in events] == [("cli:test", "csv, 2 entries"), ("member:7", "vcf, 2 entries")]
