@@ -136,7 +136,7 @@ async def cmd_invite(args: argparse.Namespace) -> int:
 
 
 async def cmd_run(args: argparse.Namespace) -> int:
-    from bot.app import App
+    from bot.app import App, StartFailed
     from bot.transports.base import Transport
     from bot.transports.console import ConsoleTransport
 
@@ -161,7 +161,13 @@ async def cmd_run(args: argparse.Namespace) -> int:
             from bot.transports.matrix import MatrixTransport
 
             transports.append(MatrixTransport(settings.matrix, db))
-        await App(settings, db, transports).run()
+        try:
+            await App(settings, db, transports).run()
+        except StartFailed as exc:  # one line, not the library's traceback; secrets never printed
+            message = str(exc)
+            for secret in settings.secrets():
+                message = message.replace(secret, "[REDACTED]")
+            raise Fatal(message) from None
         return 0
 
     return await _with_db(settings, work)
