@@ -35,7 +35,7 @@ from bot.messages import DEACTIVATED, ONBOARDING
 from bot.metrics import Metrics
 from bot.ratelimit import SlidingWindow
 from bot.transports.base import Incoming, Outgoing
-from storage import dialogs, members
+from storage import dialogs, invites, members
 from storage.access import Role
 from storage.db import Database, unavailable
 from storage.errors import N_, PocnetError
@@ -49,6 +49,10 @@ MAX_MESSAGE = 4096  # characters: Telegram's own limit for one message
 MAX_ARGUMENTS = 1024  # characters after the command name: the longest field (an institution) is 300
 TOO_LONG = N_("That message is too long: I read at most {limit} characters.")
 ARGUMENTS_TOO_LONG = N_("That is too long for /{name}: at most {limit} characters after the command.")
+SHOWN_IN_GROUP = N_(
+    "For safety, invitation codes only work in a private chat with the bot. This code was shown in "
+    "a group, so it no longer works: ask for a new one and send it to the bot privately."
+)
 _LISTS = {"fields", "choices"}  # error parameters that are our own lists, not what someone typed
 UNAVAILABLE = N_("The service is temporarily unavailable. Please try again in a few minutes.")
 _COMMAND = re.compile(r"^/(?P<name>[A-Za-z0-9_]{1,64})(?:@(?P<bot>[A-Za-z0-9_]+))?(?:\s+(?P<args>.*))?$", re.S)
@@ -112,6 +116,8 @@ class Router:
         parsed = parse(msg.text, self.bot_username)
         if parsed is not None and not await self._short_enough(msg, MAX_ARGUMENTS, ARGUMENTS_TOO_LONG, parsed):
             return
+        if not msg.private and (parsed is None or parsed.name != "start") and await self._burn_codes_seen(msg):
+            return  # /start explains it itself; otherwise the notice below is the answer
         cmd = REGISTRY.get(parsed.name) if parsed else None
         self.metrics.commands.labels(cmd.name if cmd else "-", msg.address.platform).inc()
         ctx = Context(msg, self._language(msg), self.settings, self.limits, now=self.now())
@@ -182,6 +188,29 @@ class Router:
         text = self._language(msg, chosen)(explanation).format(limit=limit, name=parsed.name if parsed else "")
         self.delivery.reply(msg, [(None, Outgoing(text, reply_to=msg.message_id))])
         return False
+
+    # --- step: invitation codes seen in a group -----------------------------------------------------------
+
+    async def _burn_codes_seen(self, msg: Incoming) -> bool:
+        """Anything in a group that is a live invitation code is revoked: everyone there has read it.
+        True (and the sender told) when one was."""
+        candidates = invites.code_shaped(msg.text)
+        if not candidates:
+            return False
+        try:
+            async with self.db.transaction() as session:
+                burnt = [c for c in candidates if await invites.revoke(session, c, reason="seen in a group chat")]
+        except Exception as exc:
+            if not unavailable(exc):
+                raise
+            log.warning("codes seen in a group not checked: database unavailable", extra={"reason": type(exc).__name__})
+            return False
+        if not burnt:
+            return False
+        log.warning("invitation code seen in a group revoked", extra={"platform": msg.address.platform})
+        text = self._language(msg, self._known_language(msg))(SHOWN_IN_GROUP)
+        self.delivery.reply(msg, [(None, Outgoing(text, reply_to=msg.message_id))])
+        return True
 
     # --- steps: identity, language, unit of work ----------------------------------------------------------
 

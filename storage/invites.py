@@ -8,6 +8,7 @@ code made with ``member_id`` — to an existing member who is adding a second pl
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -120,6 +121,21 @@ async def revoke(session: AsyncSession, code: str, *, reason: str, now: datetime
     audit.record(session, Actor.system("pocnet"), "invite.revoke", invite, before=before,
                  after=audit.snapshot(invite), note=reason)  # fmt: skip
     return True
+
+
+_CODE_SHAPED = re.compile(rf"(?<![A-Z0-9])[{ALPHABET}]{{4}}-?[{ALPHABET}]{{4}}(?![A-Z0-9])")
+MAX_SEEN = 5  # code-shaped words looked up per message
+
+
+def code_shaped(text: str) -> list[str]:
+    """Words of ``text`` that could be invitation codes (``ABCD-EFGH`` or ``ABCDEFGH``), at most MAX_SEEN."""
+    found: list[str] = []
+    for match in _CODE_SHAPED.finditer(text.upper()):
+        if match.group() not in found:
+            found.append(match.group())
+            if len(found) == MAX_SEEN:
+                break
+    return found
 
 
 def record_refusal(session: AsyncSession, *, platform: str, user_id: str, reason: str) -> None:

@@ -165,3 +165,14 @@ async def test_a_global_budget_stops_many_accounts_guessing(sqlite_db: Database)
     good = await _code(chat)
     assert "Too many wrong codes" in await chat.say(f"/start {good}", user="bot-7")
     await app.stop()
+
+
+async def test_a_code_pasted_as_text_in_a_group_is_burnt(chat: ChatPlatform) -> None:
+    code = await _code(chat)
+    answer = await chat.say(f"here is your code: {code.lower().replace('-', '')} see you", user="MX", private=False)
+    assert "no longer works" in answer
+    assert "already been used" in await chat.say(f"/start {code}", user="reader")
+    assert "no longer works" not in await chat.say("meeting at 10, room ABCDEFGHJ", user="MX", private=False)
+    other = await _code(chat)
+    assert "no longer works" not in await chat.say(f"{other} in private is fine", user="MX")  # private chat
+    assert "Welcome to pocnet" in await chat.say(f"/start {other}", user="newcomer")
