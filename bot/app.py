@@ -41,6 +41,10 @@ class Service:
     stop: Callable[[], Awaitable[None]]
 
 
+class StartFailed(Exception):
+    """A service could not start; the message is one line for the operator."""
+
+
 class App:
     def __init__(
         self,
@@ -131,8 +135,16 @@ class App:
             log.warning("directory snapshot not loaded at start", extra={"reason": repr(exc)[:200]})
 
     async def start(self) -> None:
+        """Start every service in order; if one cannot start (Telegram unreachable, a refused Matrix login),
+        stop those already started and raise StartFailed, which names the service and the reason."""
         for service in self.services:
-            await service.start()
+            try:
+                await service.start()
+            except Exception as exc:
+                reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+                log.warning("service did not start", extra={"service": service.name, "reason": type(exc).__name__})
+                await self.stop()
+                raise StartFailed(f"{service.name}: {reason}") from exc
             self._started.append(service)
             log.info("service started", extra={"service": service.name})
 

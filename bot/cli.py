@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import getpass
 import logging
 import sys
 import tempfile
@@ -86,7 +85,9 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 async def _with_db(settings: Settings, work: Callable[[Database], Awaitable[int]]) -> int:
-    db = Database.from_url(settings.database.url, echo=settings.database.echo)
+    db = Database.from_url(
+        settings.database.url, echo=settings.database.echo, timeout=settings.database.statement_timeout
+    )
     try:
         return await work(db)
     except (OperationalError, DBAPIError, OSError) as exc:
@@ -140,7 +141,7 @@ async def cmd_invite(args: argparse.Namespace) -> int:
         try:
             async with db.transaction() as session:
                 state = (await states.get(session, args.state)).code if args.state else None
-                actor = Actor.system(f"cli:{getpass.getuser()}")
+                actor = Actor.system(f"cli:{cli_directory.operator()}")
                 new = await invites.create(session, actor, role=role, state_code=state, ttl=ttl, display_name=args.name)
         except PocnetError as exc:
             raise Fatal(str(exc)) from None
@@ -152,7 +153,7 @@ async def cmd_invite(args: argparse.Namespace) -> int:
 
 
 async def cmd_run(args: argparse.Namespace) -> int:
-    from bot.app import App
+    from bot.app import App, StartFailed
     from bot.transports.base import Transport
     from bot.transports.console import ConsoleTransport
 
@@ -180,7 +181,13 @@ async def cmd_run(args: argparse.Namespace) -> int:
             from bot.transports.matrix import MatrixTransport
 
             transports.append(MatrixTransport(settings.matrix, db))
-        await App(settings, db, transports).run()
+        try:
+            await App(settings, db, transports).run()
+        except StartFailed as exc:  # one line, not the library's traceback; secrets never printed
+            message = str(exc)
+            for secret in settings.secrets():
+                message = message.replace(secret, "[REDACTED]")
+            raise Fatal(message) from None
         return 0
 
     return await _with_db(settings, work)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import os
 import sys
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -27,6 +28,17 @@ from storage.db import Database
 from storage.errors import PocnetError
 from storage.vocabularies import FUNCTION_NAMES
 from storage.vocabularies import states as state_names
+
+
+def operator() -> str:
+    """Who runs the command, for the audit trail: the login name of the process's user where the system
+    has one (not ``$USER``, which anyone can set), else what ``getpass`` finds in the environment."""
+    try:
+        import pwd
+
+        return pwd.getpwuid(os.getuid()).pw_name
+    except (ImportError, KeyError):
+        return getpass.getuser()
 
 
 class CliError(Exception):
@@ -65,7 +77,7 @@ def _english(exc: PocnetError) -> str:
 
 
 async def run(args: argparse.Namespace, db: Database) -> int:
-    actor = Actor.system(f"cli:{getpass.getuser()}")
+    actor = Actor.system(f"cli:{operator()}")
     command: Callable[..., Any] = {
         "import": _import,
         "export": _export,
@@ -101,9 +113,9 @@ async def _export(args: argparse.Namespace, db: Database, actor: Actor) -> int:
     async with db.transaction() as session:
         with _bar(await exchange.count(session), "exporting") as progress:
             if args.format == "csv":
-                data = await exchange.export_csv(session, progress)
+                data = await exchange.export_csv(session, progress, actor=actor)
             else:
-                data = await exchange.export_vcards(session, progress)
+                data = await exchange.export_vcards(session, progress, actor=actor)
     if args.output:
         args.output.write_bytes(data)
         print(f"wrote {args.output} ({len(data)} bytes)", file=sys.stderr)

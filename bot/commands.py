@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from bot.transports.base import Incoming
 
 Handler = Callable[["Incoming", "Context"], Awaitable[None]]
+ARGUMENTS = 1024  # characters after a command's name, by default: the longest field (an institution) is 300
+MESSAGE_LIMIT = 4096  # characters in one message (Telegram's limit): commands that carry a text take this many
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,7 @@ class Command:
     public: bool = False
     aliases: tuple[str, ...] = field(default=())
     readonly: bool = False  # answered from the directory snapshot, without a database transaction
+    max_arguments: int = ARGUMENTS  # longer arguments are refused before any parsing (relays carry text)
 
 
 REGISTRY: dict[str, Command] = {}
@@ -48,9 +51,10 @@ def command(
     public: bool = False,
     aliases: tuple[str, ...] = (),
     readonly: bool = False,
+    max_arguments: int = ARGUMENTS,
 ) -> Callable[[Handler], Handler]:
     def register(func: Handler) -> Handler:
-        cmd = Command(name, func, help, usage, frozenset(roles), public, aliases, readonly)
+        cmd = Command(name, func, help, usage, frozenset(roles), public, aliases, readonly, max_arguments)
         for key in (name, *aliases):
             if key in REGISTRY:
                 raise RuntimeError(f"command /{key} registered twice")

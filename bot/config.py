@@ -11,7 +11,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from bot.i18n import LANGUAGES
 from storage.db import BadDatabaseURL, normalize_url
@@ -35,6 +37,7 @@ class BotSection(Section):
 class DatabaseSection(Section):
     url: str = "sqlite+aiosqlite:///pocnet.sqlite"
     echo: bool = False
+    statement_timeout: float = Field(10.0, gt=0, le=300)  # seconds; PostgreSQL cancels longer statements
 
     @field_validator("url")
     @classmethod
@@ -50,6 +53,7 @@ class LimitsSection(Section):
     commands_per_minute: int = Field(30, ge=1)
     invite_failures: int = Field(5, ge=1)
     invite_lockout_minutes: int = Field(15, ge=1)
+    invite_failures_total: int = Field(100, ge=1)  # from all accounts together, per lockout period
 
 
 class LoggingSection(Section):
@@ -65,6 +69,14 @@ class ConsoleSection(Section):
 
 class TelegramSection(Section):
     token: SecretStr | None = None
+
+    @field_validator("token")
+    @classmethod
+    def _not_empty(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().strip():
+            raise ValueError("is empty (leave it out to run without Telegram)")
+        return value
+
     base_url: str = "https://api.telegram.org/bot"
     mode: Literal["polling", "webhook"] = "polling"
     poll_timeout: int = Field(30, ge=0, le=50)
@@ -176,7 +188,12 @@ class Settings(BaseSettings):
             self.matrix.access_token,
             self.matrix.store_key,
         ]
-        return [v.get_secret_value() for v in values if v is not None]
+        found = [v.get_secret_value() for v in values if v is not None]
+        try:
+            password = make_url(self.database.url).password
+        except ArgumentError:
+            password = None
+        return [*found, str(password)] if password else found
 
 
 def _describe(error: dict[str, Any]) -> str:
@@ -197,13 +214,34 @@ def load(path: str | os.PathLike[str] | None = None, *, required: bool = True) -
             data = tomllib.loads(file.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{file}: not valid TOML ({exc})") from None
+        except OSError as exc:  # a directory, no permission …
+            raise ConfigError(f"{file}: cannot be read ({exc.strerror or exc})") from None
     elif required or explicit:
         raise ConfigError(f"config file not found: {file} (copy config.example.toml to start)")
+    _check_environment()
     try:
         return Settings(**data)
     except ValidationError as exc:
         problems = "; ".join(_describe(dict(error)) for error in exc.errors())
         raise ConfigError(f"{file}: {problems}") from None
+    except SettingsError as exc:  # e.g. POCNET_BOT='notjson'
+        cause = f" ({exc.__cause__})" if exc.__cause__ else ""
+        raise ConfigError(f"environment: {exc}{cause}") from None
+
+
+ENVIRONMENT_ONLY = {"POCNET_CONFIG", "POCNET_TEST_PG_URL"}  # read elsewhere, not settings
+
+
+def _check_environment() -> None:
+    """A misspelt POCNET_* variable is an error that names it, not silently ignored."""
+    for name in sorted(os.environ):
+        if not name.startswith("POCNET_") or name in ENVIRONMENT_ONLY:
+            continue
+        section, _, key = name.removeprefix("POCNET_").lower().partition("__")
+        field = Settings.model_fields.get(section)
+        known = field is not None and (not key or key in getattr(field.annotation, "model_fields", {}))
+        if not known:
+            raise ConfigError(f"unknown environment variable {name} (see config.example.toml for the keys)")
 
 
 assert set(LANGUAGES) == {"en", "es", "pt", "fr"}  # keep BotSection.default_language in step

@@ -37,7 +37,8 @@ YES, NO = "yes", "no"
 class Limits:
     """Throttles shared by all messages (kept by the router)."""
 
-    invite_failures: SlidingWindow
+    invite_failures: SlidingWindow  # per account
+    invite_failures_total: SlidingWindow  # all accounts together (key ALL)
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,8 @@ class Metrics:
         )
         self.errors = Counter(
             "pocnet_errors_total",
-            "Messages that ended in an error: 'input' (explained to the user) or 'internal' (a bug, logged)",
+            "Messages that ended in an error: 'input' (explained to the user), 'database' (unavailable), "
+            "or 'internal' (a bug, logged)",
             ["kind"],
             registry=self.registry,
         )

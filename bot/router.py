@@ -1,11 +1,13 @@
 """The router: from an incoming message to a handler and back, as a pipeline of small steps.
 
-    rate limit → parse → identity (member or stranger) → language → unit of work
+    rate limit → length → parse → identity (member or stranger) → language → unit of work
         (snapshot for read-only commands, one transaction otherwise) → open dialog? → role check →
         handler → offered choices remembered → replies to the delivery service
 
 Each step is a method below, in that order. Errors become a short translated message (unexpected ones
-get a reference id that is also in the log). State scope is enforced below this, in
+get a reference id that is also in the log). Every command's cost is bounded: a message longer than
+``MAX_MESSAGE`` characters, or arguments longer than ``MAX_ARGUMENTS``, are refused before any parsing,
+with a message that says the limit. State scope is enforced below this, in
 ``storage.access.Actor``, which every change goes through. The router never waits for a platform: the
 replies are queued with the delivery service, which sends them.
 """
@@ -23,7 +25,7 @@ from datetime import datetime
 from rapidfuzz import process
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.commands import REGISTRY, Command
+from bot.commands import ARGUMENTS, MESSAGE_LIMIT, REGISTRY, Command
 from bot.config import Settings
 from bot.context import Context, Limits, Sender
 from bot.delivery.service import DeliveryService
@@ -33,15 +35,26 @@ from bot.messages import DEACTIVATED, ONBOARDING
 from bot.metrics import Metrics
 from bot.ratelimit import SlidingWindow
 from bot.transports.base import Incoming, Outgoing
-from storage import dialogs, members, outbox
+from storage import dialogs, invites, members, outbox
 from storage.access import Role
-from storage.db import Database
+from storage.db import Database, unavailable
 from storage.errors import N_, PocnetError
 from storage.readmodel import ReadModel
+from storage.text import excerpt
 from storage.types import utcnow
 
 log = logging.getLogger("pocnet.router")
 
+MAX_MESSAGE = MESSAGE_LIMIT  # characters: Telegram's own limit for one message
+MAX_ARGUMENTS = ARGUMENTS  # characters after the command name, unless the command allows more
+TOO_LONG = N_("That message is too long: I read at most {limit} characters.")
+ARGUMENTS_TOO_LONG = N_("That is too long for /{name}: at most {limit} characters after the command.")
+SHOWN_IN_GROUP = N_(
+    "For safety, invitation codes only work in a private chat with the bot. This code was shown in "
+    "a group, so it no longer works: ask for a new one and send it to the bot privately."
+)
+_LISTS = {"fields", "choices"}  # error parameters that are our own lists, not what someone typed
+UNAVAILABLE = N_("The service is temporarily unavailable. Please try again in a few minutes.")
 _COMMAND = re.compile(r"^/(?P<name>[A-Za-z0-9_]{1,64})(?:@(?P<bot>[A-Za-z0-9_]+))?(?:\s+(?P<args>.*))?$", re.S)
 
 
@@ -82,7 +95,8 @@ class Router:
         limits = settings.limits
         self.rate = SlidingWindow(limits.commands_per_minute, 60.0)
         self.limits = Limits(
-            invite_failures=SlidingWindow(limits.invite_failures, limits.invite_lockout_minutes * 60.0)
+            invite_failures=SlidingWindow(limits.invite_failures, limits.invite_lockout_minutes * 60.0),
+            invite_failures_total=SlidingWindow(limits.invite_failures_total, limits.invite_lockout_minutes * 60.0),
         )
         self._warned: set[object] = set()
         self.read_model = ReadModel(db.sessions)
@@ -97,9 +111,15 @@ class Router:
             log.exception("unhandled error outside a handler", extra={"ref": ref})
 
     async def _handle(self, msg: Incoming) -> None:
-        if not self._admit(msg):
+        if not self._admit(msg) or not await self._short_enough(msg, MAX_MESSAGE, TOO_LONG):
             return
         parsed = parse(msg.text, self.bot_username)
+        known = REGISTRY.get(parsed.name) if parsed else None
+        limit = known.max_arguments if known is not None else MAX_ARGUMENTS  # a relay's text is longer
+        if parsed is not None and not await self._short_enough(msg, limit, ARGUMENTS_TOO_LONG, parsed):
+            return
+        if not msg.private and (parsed is None or parsed.name != "start") and await self._burn_codes_seen(msg):
+            return  # /start explains it itself; otherwise the notice below is the answer
         cmd = REGISTRY.get(parsed.name) if parsed else None
         self.metrics.commands.labels(cmd.name if cmd else "-", msg.address.platform).inc()
         ctx = Context(msg, self._language(msg), self.settings, self.limits, now=self.now())
@@ -109,9 +129,7 @@ class Router:
                 assert parsed is not None
                 await self._command(msg, ctx, parsed, cmd)
                 if any(o.buttons for _, o in ctx.replies):  # the choices offered are kept in the database
-                    async with self.db.transaction() as session:
-                        ctx.attach_session(session)
-                        await self._remember_choices(ctx)
+                    await self._remember_choices_if_possible(msg, ctx)
             else:
                 async with self.db.transaction() as session:
                     ctx = await self._transaction_context(msg, session)
@@ -120,12 +138,21 @@ class Router:
         except PocnetError as exc:
             self.metrics.errors.labels("input").inc()
             ctx.replies[:] = [(None, Outgoing(self._explain(ctx.translator, exc), reply_to=msg.message_id))]
-        except Exception:
+        except Exception as exc:
+            if unavailable(exc):  # an outage, not a fault: say so, and log one line without a traceback
+                self.metrics.errors.labels("database").inc()
+                log.warning("database unavailable", extra={"cmd": cmd.name if cmd else "-",
+                                                           "platform": msg.address.platform,
+                                                           "reason": type(exc).__name__})  # fmt: skip
+                text = self._language(msg, self._known_language(msg))(UNAVAILABLE)
+                ctx.replies[:] = [(None, Outgoing(text, reply_to=msg.message_id))]
+                self.delivery.reply(msg, ctx.replies)
+                return
             self.metrics.errors.labels("internal").inc()
             ref = secrets.token_hex(3).upper()
-            log.exception(
-                "handler failed", extra={"ref": ref, "platform": msg.address.platform, "cmd": cmd.name if cmd else "-"}
-            )
+            # the command's name, never its text: arguments carry codes, phone numbers, names
+            log.exception("handler failed", extra={"ref": ref, "cmd": cmd.name if cmd else "-",
+                                                   "platform": msg.address.platform})  # fmt: skip
             apology = ctx._(
                 N_("Sorry, something went wrong on our side. The team has been notified (reference {ref}).")
             )
@@ -147,11 +174,57 @@ class Router:
         self.metrics.rate_limited.inc()
         return False
 
+    # --- step: length ------------------------------------------------------------------------------------
+
+    async def _short_enough(self, msg: Incoming, limit: int, explanation: str, parsed: Parsed | None = None) -> bool:
+        """Refuse (saying the limit) a message, or a command's arguments, longer than ``limit``: nothing
+        after this step ever sees more than that, so no command's cost grows with what is sent."""
+        length = len(parsed.args if parsed is not None else msg.text)
+        if length <= limit:
+            return True
+        name = parsed.name if parsed is not None and parsed.name in REGISTRY else "-"
+        log.warning("input too long", extra={"cmd": name, "length": length, "platform": msg.address.platform})
+        view = await self.read_model.current()  # the sender's own language, from the directory snapshot
+        entry = view.by_identity.get((msg.address.platform, msg.address.user_id))
+        chosen = entry.language if entry is not None and entry.active else None
+        text = self._language(msg, chosen)(explanation).format(limit=limit, name=parsed.name if parsed else "")
+        self.delivery.reply(msg, [(None, Outgoing(text, reply_to=msg.message_id))])
+        return False
+
+    # --- step: invitation codes seen in a group -----------------------------------------------------------
+
+    async def _burn_codes_seen(self, msg: Incoming) -> bool:
+        """Anything in a group that is a live invitation code is revoked: everyone there has read it.
+        True (and the sender told) when one was."""
+        candidates = invites.code_shaped(msg.text)
+        if not candidates:
+            return False
+        try:
+            async with self.db.transaction() as session:
+                burnt = [c for c in candidates if await invites.revoke(session, c, reason="seen in a group chat")]
+        except Exception as exc:
+            if not unavailable(exc):
+                raise
+            log.warning("codes seen in a group not checked: database unavailable", extra={"reason": type(exc).__name__})
+            return False
+        if not burnt:
+            return False
+        log.warning("invitation code seen in a group revoked", extra={"platform": msg.address.platform})
+        text = self._language(msg, self._known_language(msg))(SHOWN_IN_GROUP)
+        self.delivery.reply(msg, [(None, Outgoing(text, reply_to=msg.message_id))])
+        return True
+
     # --- steps: identity, language, unit of work ----------------------------------------------------------
 
     def _language(self, msg: Incoming, chosen: str | None = None) -> Translator:
         """The reply language, chosen once: the member's choice, else the platform's hint, else the default."""
         return translator(best_language(chosen, msg.language_hint, self.settings.bot.default_language))
+
+    def _known_language(self, msg: Incoming) -> str | None:
+        """The sender's chosen language as the last directory snapshot has it (no database needed)."""
+        view = self.read_model.last()
+        entry = view.by_identity.get((msg.address.platform, msg.address.user_id)) if view is not None else None
+        return entry.language if entry is not None and entry.active else None
 
     async def _snapshot_context(self, msg: Incoming, cmd: Command) -> Context | None:
         """A lookup by an active member who may run it: answered from the directory snapshot, without a
@@ -286,6 +359,23 @@ class Router:
             )
         return ctx._(N_("Unknown command /{name}. Send /help for the list.")).format(name=name)
 
+    async def _remember_choices_if_possible(self, msg: Incoming, ctx: Context) -> None:
+        """A lookup answered from the snapshot still answers when the database is down: its choices are
+        then listed as text (nothing could remember what a number or a button stands for)."""
+        try:
+            async with self.db.transaction() as session:
+                ctx.attach_session(session)
+                await self._remember_choices(ctx)
+        except Exception as exc:
+            if not unavailable(exc):
+                raise
+            log.warning("choices not kept: database unavailable", extra={"platform": msg.address.platform,
+                                                                         "reason": type(exc).__name__})  # fmt: skip
+            ctx.replies[:] = [
+                (to, dataclasses.replace(o, text="\n".join([o.text, *(f"• {b}" for b, _ in o.buttons)]), buttons=()))
+                for to, o in ctx.replies
+            ]
+
     # --- step: offered choices remembered -------------------------------------------------------------------
 
     async def _remember_choices(self, ctx: Context) -> None:
@@ -308,5 +398,7 @@ class Router:
 
     @staticmethod
     def _explain(tr: Translator, exc: PocnetError) -> str:
+        """The error in the reader's language; text it quotes (what was typed) is a short, clean excerpt."""
         text = tr(exc.message)
-        return text.format(**exc.params) if exc.params else text
+        params = {k: excerpt(v) if isinstance(v, str) and k not in _LISTS else v for k, v in exc.params.items()}
+        return text.format(**params) if params else text

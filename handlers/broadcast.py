@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.commands import command
+from bot.commands import MESSAGE_LIMIT, command
 from bot.context import Context
 from bot.dialogs import dialog, on_confirm
 from bot.transports.base import Incoming
@@ -71,6 +71,7 @@ async def _ask_to_confirm(ctx: Context, draft: Draft, file_id: int | None) -> No
     usage=N_("to:all|<states>|topic:<topic>|role:<role> [ack] <text>"),
     roles={Role.SECRETARIAT},
     aliases=("anunciar", "annoncer"),
+    max_arguments=MESSAGE_LIMIT,
 )
 async def announce(msg: Incoming, ctx: Context) -> None:
     if len(ctx.args) > 4 * ctx.settings.relay.max_length + 2000:  # before any parsing

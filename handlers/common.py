@@ -15,6 +15,7 @@ from storage.access import Role
 from storage.errors import N_, InvalidInput
 from storage.models import Member
 from storage.readmodel import EntryView
+from storage.text import whole_number
 
 Person = Member | EntryView  # a live row (transactions) or a snapshot entry (lookups): the same attributes
 
@@ -65,10 +66,10 @@ def state_label(ctx: Context, member: Person) -> str:
 
 async def member_by_id(ctx: Context, text: str, usage: str) -> Member:
     """The member a command names by id ("42" or "#42"); ``usage`` explains the command otherwise."""
-    text = text.strip().lstrip("#")
-    if not text.isdigit():
+    number = whole_number(text.strip().lstrip("#"))
+    if number is None:  # ASCII digits within the database's range, or the usage
         raise InvalidInput(usage)
-    return await members.get(ctx.session, int(text))
+    return await members.get(ctx.session, number)
 
 
 def card_head(ctx: Context, member: Person, role_line: str) -> list[str]:

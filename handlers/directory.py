@@ -12,6 +12,7 @@ from handlers.cards import entry_block, entry_card
 from storage.errors import N_, InvalidInput
 from storage.lookup import split_state_and_topic
 from storage.taxonomy import COMPETENCE_BY_CODE, COMPETENCES, FUNCTIONS
+from storage.text import excerpt, whole_number
 from storage.types import utcnow
 from storage.vocabularies import TOPICS
 
@@ -51,7 +52,7 @@ async def whois(msg: Incoming, ctx: Context) -> None:
         if topic.code is None:
             notes.append(
                 ctx._("I do not know the topic “{topic}”, so here is everyone. Send /topics for the list.").format(
-                    topic=split.topic_text
+                    topic=excerpt(split.topic_text)
                 )
             )
         topic_code = topic.code
@@ -95,11 +96,11 @@ def _no_state(ctx: Context, typed: str, candidates: tuple[str, ...], suggestions
         names = [states[c].name(ctx.language) for c in suggestions]
         ctx.reply(
             ctx._("There is no state called “{typed}”. Did you mean: {names}?").format(
-                typed=typed, names=", ".join(names)
+                typed=excerpt(typed), names=", ".join(names)
             )
         )
         return
-    ctx.reply(ctx._("There is no state called “{typed}”. Send /states for the list.").format(typed=typed))
+    ctx.reply(ctx._("There is no state called “{typed}”. Send /states for the list.").format(typed=excerpt(typed)))
 
 
 def _closest_names(ctx: Context, text: str) -> list[str]:
@@ -122,7 +123,7 @@ async def find(msg: Incoming, ctx: Context) -> None:
     people = ctx.directory.find(words, limit=MAX_LISTED + 1)
     if not people:
         close = _closest_names(ctx, ctx.args)
-        text = ctx._("No one found for “{words}”.").format(words=ctx.args)
+        text = ctx._("No one found for “{words}”.").format(words=excerpt(ctx.args))
         if close:
             text += "\n" + ctx._("Closest names: {names}").format(names="; ".join(close))
         ctx.reply(text)
@@ -145,8 +146,9 @@ async def contact(msg: Incoming, ctx: Context) -> None:
     text = ctx.args.strip().lstrip("#")
     if not text:
         raise InvalidInput(N_("Usage: /contact <name or id>"))
-    if text.isdigit():
-        member = ctx.directory.get_active(int(text))
+    number = whole_number(text)
+    if number is not None:
+        member = ctx.directory.get_active(number)
         people = [member] if member else []
     else:
         people = ctx.directory.find_by_name(text, limit=MAX_LISTED)
@@ -159,8 +161,8 @@ async def contact(msg: Incoming, ctx: Context) -> None:
             buttons=tuple((f"{m.display_name} ({m.state_code or 'OAS'})", f"/contact {m.id}") for m in people),
         )
         return
-    close = [] if text.isdigit() else _closest_names(ctx, text)
-    reply = ctx._("No one found for “{words}”.").format(words=text)
+    close = [] if number is not None else _closest_names(ctx, text)
+    reply = ctx._("No one found for “{words}”.").format(words=excerpt(text))
     if close:
         reply += "\n" + ctx._("Closest names: {names}").format(names="; ".join(close))
     ctx.reply(reply)

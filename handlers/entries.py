@@ -134,10 +134,10 @@ async def export(msg: Incoming, ctx: Context) -> None:
     kind = (ctx.args.strip().lower() or "csv").lstrip(".")
     stamp = f"{utcnow():%Y-%m-%d}"
     if kind == "csv":
-        data = await exchange.export_csv(ctx.session)
+        data = await exchange.export_csv(ctx.session, actor=ctx.as_actor)
         attachment = Attachment(f"pocnet-directory-{stamp}.csv", data, "text/csv")
     elif kind in ("vcf", "vcard"):
-        data = await exchange.export_vcards(ctx.session)
+        data = await exchange.export_vcards(ctx.session, actor=ctx.as_actor)
         attachment = Attachment(f"pocnet-directory-{stamp}.vcf", data, "text/vcard")
     else:
         raise InvalidInput(N_("Usage: /export csv or /export vcf"))

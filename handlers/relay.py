@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.commands import command
+from bot.commands import MESSAGE_LIMIT, command
 from bot.context import Context
 from bot.dialogs import dialog, on_confirm
 from bot.transports.base import Attachment, Incoming
@@ -151,6 +151,7 @@ def receipt(ctx: Context, delivered: relays.Delivered) -> None:
     help=N_("Send information to a state, a topic's contacts or a person"),
     usage=N_("<audience> [tlp:<label>] [urgent] <text>"),
     aliases=("enviar", "transmettre"),
+    max_arguments=MESSAGE_LIMIT,
 )
 async def relay(msg: Incoming, ctx: Context) -> None:
     args = ctx.args

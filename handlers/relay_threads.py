@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.commands import command
+from bot.commands import MESSAGE_LIMIT, command
 from bot.context import Context
 from bot.delivery.hooks import on_outcome
 from bot.dialogs import on_reply
@@ -89,7 +89,11 @@ async def _answer(ctx: Context, copy: RelayCopy, text: str) -> None:
 
 
 @command(
-    "answer", help=N_("Answer a relay you received"), usage=N_("<number> <text>"), aliases=("responder", "repondre")
+    "answer",
+    help=N_("Answer a relay you received"),
+    usage=N_("<number> <text>"),
+    aliases=("responder", "repondre"),
+    max_arguments=MESSAGE_LIMIT,
 )
 async def answer_command(msg: Incoming, ctx: Context) -> None:
     number, _, text = ctx.args.strip().partition(" ")

@@ -18,7 +18,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session
 
@@ -72,18 +73,42 @@ def on_commit(flag: str, callback: Callable[[], None]) -> None:
     event.listen(Session, "after_rollback", rolled_back)
 
 
-def create_engine(url: str | URL, *, schema: str | None = None, echo: bool = False) -> AsyncEngine:
-    """An async engine. ``schema`` (PostgreSQL only) puts everything in that schema via search_path."""
+STATEMENT_TIMEOUT = 10.0  # seconds a statement may take before the database (or the driver) gives up
+CONNECT_TIMEOUT = 5.0  # seconds to open a connection, or to wait for one from the pool
+
+
+def create_engine(
+    url: str | URL, *, schema: str | None = None, echo: bool = False, timeout: float = STATEMENT_TIMEOUT
+) -> AsyncEngine:
+    """An async engine. ``schema`` (PostgreSQL only) puts everything in that schema via search_path.
+    No statement waits longer than ``timeout`` seconds, and no connection longer than CONNECT_TIMEOUT:
+    a database that accepts connections but never answers costs a command seconds, not minutes."""
     url = normalize_url(str(url) if isinstance(url, str) else url.render_as_string(hide_password=False))
-    kwargs: dict[str, Any] = {"echo": echo}
+    # hide_parameters: statement parameters (names, phones, codes) stay out of error text and logs
+    kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
     if url.get_backend_name() == "postgresql":
         kwargs["pool_pre_ping"] = True
+        kwargs["pool_timeout"] = CONNECT_TIMEOUT
+        server_settings = {"statement_timeout": str(int(timeout * 1000))}  # the server cancels, in ms
         if schema:
-            kwargs["connect_args"] = {"server_settings": {"search_path": schema}}
+            server_settings["search_path"] = schema
+        kwargs["connect_args"] = {
+            "server_settings": server_settings,
+            "timeout": CONNECT_TIMEOUT,  # asyncpg: opening a connection
+            "command_timeout": timeout + 1,  # asyncpg: a server that does not answer at all
+        }
     engine = create_async_engine(url, **kwargs)
     if url.get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def unavailable(exc: BaseException) -> bool:
+    """True when ``exc`` means the database cannot be reached or did not answer in time (an outage),
+    rather than a fault in what was asked of it."""
+    if isinstance(exc, OperationalError | InterfaceError | PoolTimeout | OSError | TimeoutError):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
 class Database:
@@ -101,8 +126,10 @@ class Database:
         return f"{url.host or ''}:{url.port or ''}/{url.database or ''}/{self.schema or ''}"
 
     @classmethod
-    def from_url(cls, url: str, *, schema: str | None = None, echo: bool = False) -> Database:
-        return cls(create_engine(url, schema=schema, echo=echo), schema=schema)
+    def from_url(
+        cls, url: str, *, schema: str | None = None, echo: bool = False, timeout: float = STATEMENT_TIMEOUT
+    ) -> Database:
+        return cls(create_engine(url, schema=schema, echo=echo, timeout=timeout), schema=schema)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:

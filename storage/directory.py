@@ -46,5 +46,5 @@ async def set_field(session: AsyncSession, actor: Actor, member: Member, name: s
         raise InvalidInput(N_("Unknown field “{name}”. Fields: {fields}."), name=name, fields=", ".join(FIELDS))
     if field.secretariat_only and not actor.is_secretariat:
         raise AccessDenied(N_("Only the Secretariat can change the function or the state of an entry."))
-    value = field.parse(text, await state_names(session))
+    value = field.read(text, await state_names(session))
     return await members.update(session, actor, member, **{field.attr: value})

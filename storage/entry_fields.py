@@ -1,5 +1,7 @@
 """The editable fields of a directory entry: how each is parsed from what a person types (or a CSV cell),
-how it is written back out, and who may change it. Chat edits, the CLI and CSV import all use this."""
+how it is written back out, and who may change it. Chat edits, the CLI and CSV import all use this.
+
+Every field has a maximum length, checked before any other parsing (so no pattern ever sees long text)."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from babel import Locale
 from storage import hours
 from storage.errors import N_, InvalidInput
 from storage.lookup import Vocabulary
-from storage.text import fold
+from storage.text import TOO_LONG, check_line, fold
 from storage.vocabularies import FUNCTION_NAMES, TOPICS
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -47,7 +49,7 @@ def _text(limit: int) -> Callable[[str, Vocabulary], str]:
         if not value:
             raise InvalidInput(N_("This field cannot be empty."))
         if len(value) > limit:
-            raise InvalidInput(N_("That is too long (at most {limit} characters)."), limit=limit)
+            raise InvalidInput(TOO_LONG, limit=limit)
         return value
 
     return parse
@@ -104,7 +106,7 @@ def parse_competences(value: str, _states: Vocabulary) -> list[str]:
 
 def parse_email(value: str, _states: Vocabulary) -> str:
     value = value.strip()
-    if not _EMAIL.match(value) or len(value) > 254:
+    if len(value) > 254 or not _EMAIL.match(value):
         raise InvalidInput(N_("“{value}” is not an e-mail address."), value=value)
     return value
 
@@ -137,7 +139,13 @@ class Field:
     name: str  # what people type: /myentry set <name> <value>
     attr: str  # Member attribute ("competences" is the association)
     parse: Callable[[str, Vocabulary], Any]
+    limit: int  # characters, leading and trailing blanks aside
     secretariat_only: bool = False
+
+    def read(self, value: str, states: Vocabulary) -> Any:
+        """The value ``value`` stands for, or InvalidInput; too long a value, or one that is not plain
+        single-line text, is refused before parsing."""
+        return self.parse(check_line(value.strip(), self.limit), states)
 
     def show(self, value: Any) -> str:
         """The CSV/canonical text form; ``parse(show(v)) == v``."""
@@ -151,15 +159,15 @@ class Field:
 FIELDS: dict[str, Field] = {
     f.name: f
     for f in (
-        Field("name", "display_name", _text(200)),
-        Field("institution", "institution", _optional(_text(300))),
-        Field("languages", "languages", parse_languages),
-        Field("timezone", "timezone", _optional(parse_timezone)),
-        Field("hours", "office_hours", _optional(parse_hours)),
-        Field("competences", "competences", parse_competences),
-        Field("email", "email", _optional(parse_email)),
-        Field("phone", "phone", _optional(parse_phone)),
-        Field("function", "function", parse_function, secretariat_only=True),
-        Field("state", "state_code", parse_state, secretariat_only=True),
+        Field("name", "display_name", _text(200), 200),
+        Field("institution", "institution", _optional(_text(300)), 300),
+        Field("languages", "languages", parse_languages, 200),
+        Field("timezone", "timezone", _optional(parse_timezone), 64),
+        Field("hours", "office_hours", _optional(parse_hours), hours.MAX_LENGTH),
+        Field("competences", "competences", parse_competences, 500),
+        Field("email", "email", _optional(parse_email), 254),
+        Field("phone", "phone", _optional(parse_phone), 40),
+        Field("function", "function", parse_function, 100, secretariat_only=True),
+        Field("state", "state_code", parse_state, 100, secretariat_only=True),
     )
 }

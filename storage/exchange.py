@@ -18,18 +18,20 @@ from typing import Any
 
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.exc import StaleDataError
 
-from storage import audit, members
+from storage import audit, members, spreadsheet
 from storage.access import Actor, Role
 from storage.entry_fields import FIELDS
 from storage.errors import N_, AccessDenied, PocnetError
-from storage.models import Member
+from storage.models import AuditEvent, Member
 from storage.taxonomy import COMPETENCE_BY_CODE, FUNCTION_BY_CODE
+from storage.text import excerpt, unsafe, whole_number
 from storage.vocabularies import states as state_names
 
 COLUMNS = (
     "id", "state", "name", "function", "role", "institution", "languages", "timezone", "hours",
-    "competences", "email", "phone", "active", "last_confirmed_at", "verified_at", "verified_by",
+    "competences", "email", "phone", "active", "last_confirmed_at", "verified_at", "verified_by", "version",
 )  # fmt: skip
 REQUIRED = ("name",)
 _FIELD_OF_COLUMN = {name: f for name, f in FIELDS.items() if name in COLUMNS}
@@ -64,6 +66,7 @@ def _row(member: Member) -> list[str]:
         "last_confirmed_at": _iso(member.last_confirmed_at),
         "verified_at": _iso(member.verified_at),
         "verified_by": member.verified_by or "",
+        "version": member.version,
     }
     for name, column_field in _FIELD_OF_COLUMN.items():
         if name != "state":
@@ -82,14 +85,23 @@ async def _all(session: AsyncSession, *, active_only: bool = False) -> Iterable[
     return list((await session.scalars(query)).unique())
 
 
-async def export_csv(session: AsyncSession, progress: Progress | None = None) -> bytes:
+def _audit_export(session: AsyncSession, actor: Actor | None, kind: str, rows: int) -> None:
+    """Who took a copy of the directory, when, and how much of it (the caller's transaction commits it)."""
+    if actor is not None:
+        session.add(AuditEvent(actor=actor.name, actor_member_id=actor.member_id, action="directory.export",
+                               subject_type="directory", subject_id="*", note=f"{kind}, {rows} entries"))  # fmt: skip
+
+
+async def export_csv(session: AsyncSession, progress: Progress | None = None, *, actor: Actor | None = None) -> bytes:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = spreadsheet.writer(out)  # no cell can run as a formula
     writer.writerow(COLUMNS)
-    for member in await _all(session):
+    everyone = await _all(session)
+    for member in everyone:
         writer.writerow(_row(member))
         if progress:
             progress(1)
+    _audit_export(session, actor, "csv", len(list(everyone)))
     return out.getvalue().encode("utf-8-sig")
 
 
@@ -111,6 +123,7 @@ class _Parsed:
     values: dict[str, Any] = field(default_factory=dict)  # Member attribute → value
     verified_by: int | None = None
     has_verified_by: bool = False  # the column is in the file (empty means: not verified)
+    version: int | None = None  # the entry's version when the file was exported (None: not known)
 
 
 def _date(value: str) -> datetime | None:
@@ -122,14 +135,19 @@ def _date(value: str) -> datetime | None:
     return moment.astimezone(UTC)
 
 
+def _whole_number(text: str) -> bool:
+    return whole_number(text) is not None
+
+
 def _english(exc: PocnetError) -> str:
-    return exc.message.format(**exc.params) if exc.params else exc.message
+    params = {k: excerpt(v) if isinstance(v, str) and k != "fields" else v for k, v in exc.params.items()}
+    return exc.message.format(**params) if params else exc.message
 
 
 async def _parse_rows(session: AsyncSession, data: bytes) -> tuple[list[_Parsed], list[tuple[int, str]]]:
     problems: list[tuple[int, str]] = []
     try:
-        reader = csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline=""))
+        reader = csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline=""), strict=True)
         header = reader.fieldnames or []
     except (UnicodeDecodeError, csv.Error) as exc:
         return [], [(1, f"not a UTF-8 CSV file ({exc})")]
@@ -144,8 +162,12 @@ async def _parse_rows(session: AsyncSession, data: bytes) -> tuple[list[_Parsed]
     vocab = await state_names(session)
     parsed: list[_Parsed] = []
     seen_ids: dict[int, int] = {}
-    for line, raw in enumerate(reader, start=2):
-        row = {k: (v or "").strip() for k, v in raw.items() if k is not None}
+    try:
+        rows = list(reader)  # strict: an unterminated quote is an error, not a silently merged last row
+    except csv.Error as exc:  # also a cell over csv.field_size_limit() (131,072 characters)
+        return [], [(reader.line_num or 1, f"not a valid CSV file ({exc})")]
+    for line, raw in enumerate(rows, start=2):
+        row = {k: spreadsheet.read_cell(v or "").strip() for k, v in raw.items() if k is not None}
         if None in raw:
             problems.append((line, "more cells than columns"))
             continue
@@ -157,13 +179,13 @@ async def _parse_rows(session: AsyncSession, data: bytes) -> tuple[list[_Parsed]
             ):
                 continue
             try:
-                values[column_field.attr] = column_field.parse(row[name], vocab)
+                values[column_field.attr] = column_field.read(row[name], vocab)
             except PocnetError as exc:
                 item_problems.append(f"{name}: {_english(exc)}")
         member_id = None
         if row.get("id"):
-            if not row["id"].isdigit() or int(row["id"]) == 0:
-                item_problems.append(f"id: {row['id']!r} is not a positive whole number")
+            if not _whole_number(row["id"]):
+                item_problems.append(f"id: {excerpt(row['id'])!r} is not a positive whole number")
             else:
                 member_id = int(row["id"])
                 if member_id in seen_ids:
@@ -177,29 +199,37 @@ async def _parse_rows(session: AsyncSession, data: bytes) -> tuple[list[_Parsed]
                 else (Role.CONTACT if function in ("npc", "alternate") else Role.OFFICIAL)
             )
         except ValueError:
-            item_problems.append(f"role: {row['role']!r} is not secretariat, contact or official")
+            item_problems.append(f"role: {excerpt(row['role'])!r} is not secretariat, contact or official")
             role = Role.OFFICIAL
         if role is not Role.SECRETARIAT and not row.get("state"):
             item_problems.append("state: required (except for the Secretariat)")
+        elif role is Role.SECRETARIAT and row.get("state"):
+            item_problems.append("state: must be empty for the Secretariat")
         if row.get("active"):
             flag = row["active"].lower()
             if flag not in _TRUE | _FALSE:
-                item_problems.append(f"active: {row['active']!r} is not true or false")
+                item_problems.append(f"active: {excerpt(row['active'])!r} is not true or false")
             values["active"] = flag in _TRUE
         for column in ("last_confirmed_at", "verified_at"):
             try:
                 if column in row:
                     values[column] = _date(row[column])
             except ValueError:
-                item_problems.append(f"{column}: {row[column]!r} is not a date such as 2026-01-31T12:00:00Z")
+                item_problems.append(f"{column}: {excerpt(row[column])!r} is not a date such as 2026-01-31T12:00:00Z")
         verified_by = None
         if row.get("verified_by"):
-            if row["verified_by"].isdigit():
+            if _whole_number(row["verified_by"]):
                 verified_by = int(row["verified_by"])
             else:
-                item_problems.append(f"verified_by: {row['verified_by']!r} is not a member id")
+                item_problems.append(f"verified_by: {excerpt(row['verified_by'])!r} is not a member id")
+        version = None
+        if row.get("version"):
+            if _whole_number(row["version"]):
+                version = int(row["version"])
+            else:
+                item_problems.append(f"version: {excerpt(row['version'])!r} is not a positive whole number")
         problems += [(line, p) for p in item_problems]
-        parsed.append(_Parsed(line, member_id, role, values, verified_by, "verified_by" in row))
+        parsed.append(_Parsed(line, member_id, role, values, verified_by, "verified_by" in row, version))
     return parsed, problems
 
 
@@ -210,11 +240,16 @@ async def import_csv(
     if not actor.is_secretariat:
         raise AccessDenied()
     parsed, problems = await _parse_rows(session, data)
-    existing_ids = set(await session.scalars(select(Member.id)))
+    versions: dict[int, int] = {i: v for i, v in await session.execute(select(Member.id, Member.version))}
+    existing_ids = set(versions)
     known_ids = existing_ids | {p.id for p in parsed if p.id is not None}
     for item in parsed:
         if item.verified_by is not None and item.verified_by not in known_ids:
             problems.append((item.line, f"verified_by: no member {item.verified_by} in the file or the directory"))
+        if item.id in versions and item.version is not None and item.version != versions[item.id]:
+            problems.append((item.line, f"id {item.id} was changed in the directory after this file was exported "
+                             f"(version {item.version} in the file, {versions[item.id]} now): export again and "
+                             "redo the change there"))  # fmt: skip
     if problems:
         raise ImportRejected(sorted(problems))
 
@@ -234,14 +269,19 @@ async def import_csv(
         else:
             before = None
             values.setdefault("function", "other")
-            member = Member(id=item.id, role=item.role.value, competence_rows=[], **values)
+            member = Member(id=item.id, role=item.role.value, competence_rows=[], version=item.version or 1, **values)
             session.add(member)
         members.set_competences(member, competences)
         members.derive(member)
+        if before is not None and members.snapshot(member) != before:
+            member.version += 1  # the UPDATE also checks that no one changed the row since it was read
         applied.append((item, member, before))
         if progress:
             progress(1)
-    await session.flush()
+    try:
+        await session.flush()
+    except StaleDataError:
+        raise members.Conflict() from None
     for item, member, _before in applied:  # 2: links, now that every member exists
         if item.has_verified_by:
             member.verified_by = item.verified_by
@@ -272,6 +312,7 @@ async def _fix_sequence(session: AsyncSession) -> None:
 
 
 def _escape(value: str) -> str:
+    value = "".join(" " if unsafe(ch) and ch != "\n" else ch for ch in value)  # rows stored before the checks
     return value.replace("\\", "\\\\").replace(",", "\\,").replace(";", "\\;").replace("\n", "\\n")
 
 
@@ -318,10 +359,13 @@ def vcard(member: Member) -> str:
     return "".join(_fold(line) + "\r\n" for line in lines)
 
 
-async def export_vcards(session: AsyncSession, progress: Progress | None = None) -> bytes:
+async def export_vcards(
+    session: AsyncSession, progress: Progress | None = None, *, actor: Actor | None = None
+) -> bytes:
     cards = []
     for member in await _all(session, active_only=True):
         cards.append(vcard(member))
         if progress:
             progress(1)
+    _audit_export(session, actor, "vcf", len(cards))
     return "".join(cards).encode()

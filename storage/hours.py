@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from zoneinfo import ZoneInfo
 
 from babel.dates import get_day_names
@@ -27,6 +27,7 @@ for _lang in ("en", "es", "pt", "fr"):
 _RANGE = re.compile(r"(\d{1,2})(?:[:h.](\d{2}))?\s*h?\s*-\s*(\d{1,2})(?:[:h.](\d{2}))?\s*h?\s*$")
 
 BAD_HOURS = N_("Office hours look like “Mon-Fri 09:00-17:00”.")
+MAX_LENGTH = 100  # "lundi,mardi,mercredi,jeudi,vendredi 09h00 - 17h00" is 50; checked before any pattern
 
 
 @dataclass(frozen=True)
@@ -80,9 +81,15 @@ def _parse_days(text: str) -> frozenset[int]:
     return frozenset(days)
 
 
-@cache
 def parse(text: str) -> OfficeHours:
     """Parse what a person typed; Monday to Friday when no days are given."""
+    if len(text) > MAX_LENGTH:
+        raise InvalidInput(BAD_HOURS)
+    return _parse(text)
+
+
+@lru_cache(maxsize=1024)
+def _parse(text: str) -> OfficeHours:
     cleaned = text.strip().lower().replace("–", "-").replace("—", "-")
     match = _RANGE.search(cleaned)
     if not match:

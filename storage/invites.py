@@ -8,23 +8,27 @@ code made with ``member_id`` — to an existing member who is adding a second pl
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import audit, members
 from storage.access import Actor, Role
 from storage.errors import N_, InvalidInput, PocnetError
-from storage.models import Invite, Member
+from storage.models import AuditEvent, Invite, Member
+from storage.text import check_line, clean_line
 from storage.types import utcnow
 
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 8
 DEFAULT_TTL = timedelta(days=7)
 MAX_TTL = timedelta(days=90)
+NAME_LENGTH = 200  # storage.models: Member.display_name and Invite.display_name are String(200)
 
 
 class InviteRefused(PocnetError):
@@ -86,6 +90,8 @@ async def create(
             raise InvalidInput(N_("Members other than the Secretariat need a state."))
         if role is Role.SECRETARIAT:
             state_code = None
+    if display_name is not None:  # checked now, as the name of the member the code will create
+        display_name = check_line(display_name.strip(), NAME_LENGTH) or None
     now = now or utcnow()
     code = _new_code()
     invite = Invite(
@@ -115,6 +121,41 @@ async def revoke(session: AsyncSession, code: str, *, reason: str, now: datetime
     audit.record(session, Actor.system("pocnet"), "invite.revoke", invite, before=before,
                  after=audit.snapshot(invite), note=reason)  # fmt: skip
     return True
+
+
+_CODE_SHAPED = re.compile(rf"(?<![A-Z0-9])[{ALPHABET}]{{4}}-?[{ALPHABET}]{{4}}(?![A-Z0-9])")
+MAX_SEEN = 5  # code-shaped words looked up per message
+
+
+def code_shaped(text: str) -> list[str]:
+    """Words of ``text`` that could be invitation codes (``ABCD-EFGH`` or ``ABCDEFGH``), at most MAX_SEEN."""
+    found: list[str] = []
+    for match in _CODE_SHAPED.finditer(text.upper()):
+        if match.group() not in found:
+            found.append(match.group())
+            if len(found) == MAX_SEEN:
+                break
+    return found
+
+
+def record_refusal(session: AsyncSession, *, platform: str, user_id: str, reason: str) -> None:
+    """Audit a code that did not open the door (wrong, used, expired, or the sender locked out)."""
+    session.add(AuditEvent(actor=f"{platform}:{user_id}"[:100], actor_member_id=None, action="invite.refused",
+                           subject_type="invite", subject_id="?", note=reason))  # fmt: skip
+
+
+async def revoke_open_codes(session: AsyncSession, member: Member, *, now: datetime | None = None) -> int:
+    """Make unusable every unused code a member created or that would link to them (on deactivation)."""
+    result = await session.execute(
+        update(Invite)
+        .where(Invite.used_at.is_(None), or_(Invite.created_by == f"member:{member.id}", Invite.member_id == member.id))
+        .values(used_at=now or utcnow())
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+class AlreadyRegistered(InviteRefused):
+    message = N_("This account is already registered with pocnet. Send /help to see what you can do.")
 
 
 async def redeem(
@@ -151,13 +192,20 @@ async def redeem(
         member = await members.create(
             session,
             creator,
-            display_name=invite.display_name or sender_name or user_id,
+            # the platform's display name is whatever the person set there: kept as plain text only
+            display_name=invite.display_name
+            or clean_line(sender_name or "", NAME_LENGTH)
+            or clean_line(user_id, NAME_LENGTH)
+            or "?",
             role=Role(invite.role),
             state_code=invite.state_code,
             language=language,
         )
         actor = Actor(role=Role(member.role), state_code=member.state_code, member_id=member.id)
-    await members.link_identity(session, actor, member, platform=platform, user_id=user_id, chat_id=chat_id)
+    try:  # the same account redeeming two codes at once: the second finds the account taken
+        await members.link_identity(session, actor, member, platform=platform, user_id=user_id, chat_id=chat_id)
+    except IntegrityError:
+        raise AlreadyRegistered() from None
     invite.used_at = now
     invite.used_by = member.id
     audit.record(session, actor, "invite.redeem", invite, before=before, after=audit.snapshot(invite))

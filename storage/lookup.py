@@ -3,6 +3,9 @@
 A ``Vocabulary`` maps many names to a code. Resolving tries, in order: the exact folded name, a
 unique prefix of a name or of a word in it (3+ letters), then similarity (typos). It answers with one
 code, or the candidates when the input is ambiguous, or suggestions when nothing matched well.
+
+Cost is bounded whatever is typed: a query longer than any name can neither equal nor start one, and
+is too long to be similar to one (so it is not scored), and at most ``MAX_WORDS`` words are considered.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from storage.text import fold
 FOUND_SCORE = 80.0  # similarity that counts as a match (e.g. "mexcio" → "mexico" scores 83)
 SUGGEST_SCORE = 70.0  # similarity worth offering as "did you mean"
 MIN_PREFIX = 3
+MAX_WORDS = 12  # words of a lookup considered; the longest state name has 5 ("saint vincent and the grenadines")
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,8 @@ class Vocabulary:
                     self._by_key.setdefault(key, set()).add(code)
         self._order = {code: n for n, code in enumerate(names)}
         self._fuzzy_keys = [k for k in self._by_key if len(k) > MIN_PREFIX]
+        self._longest = max((len(k) for k in self._by_key), default=0)
+        self.max_words = max((len(k.split()) for k in self._by_key), default=0)
 
     def _sorted(self, codes: Iterable[str]) -> tuple[str, ...]:
         return tuple(sorted(set(codes), key=self._order.__getitem__))
@@ -49,7 +55,7 @@ class Vocabulary:
     def exact(self, text: str) -> Resolution | None:
         """Exact name or unique prefix; None when neither applies."""
         query = fold(text)
-        if not query:
+        if not query or len(query) > self._longest:
             return None
         if query in self._by_key:
             codes = self._sorted(self._by_key[query])
@@ -69,6 +75,10 @@ class Vocabulary:
 
     def similar(self, text: str) -> Resolution:
         query = fold(text)
+        # fuzz.ratio is 2·matches/(len(a)+len(b)); against a name of n letters it stays under SUGGEST_SCORE
+        # once the query is longer than n·(200/SUGGEST_SCORE - 1) < 2n, so longer queries are not scored.
+        if not query or len(query) > 2 * self._longest:
+            return Resolution()
         scored: dict[str, float] = {}
         for key, score, _ in process.extract(
             query, self._fuzzy_keys, scorer=fuzz.ratio, limit=10, score_cutoff=SUGGEST_SCORE
@@ -99,16 +109,19 @@ class Split:
 
 
 def split_state_and_topic(states: Vocabulary, words: list[str]) -> Split:
-    """The longest leading run of words that names a state; the rest is the topic."""
-    for cut in range(len(words), 0, -1):  # whole names first: a dictionary look-up each
+    """The longest leading run of words that names a state; the rest is the topic. Only the first
+    ``MAX_WORDS`` words count, and a state name is looked for in at most as many words as the longest has."""
+    words = words[:MAX_WORDS]
+    longest = min(len(words), states.max_words)
+    for cut in range(longest, 0, -1):  # whole names first: a dictionary look-up each
         code = states.named(" ".join(words[:cut]))
         if code is not None:
             return Split(Resolution(code=code), " ".join(words[cut:]))
-    for cut in range(len(words), 0, -1):
+    for cut in range(longest, 0, -1):
         found = states.exact(" ".join(words[:cut]))
         if found is not None and found.code:
             return Split(found, " ".join(words[cut:]))
-    for cut in range(len(words), 0, -1):
+    for cut in range(longest, 0, -1):
         found = states.similar(" ".join(words[:cut]))
         if found.code:
             return Split(found, " ".join(words[cut:]))

@@ -4,23 +4,55 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import String, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.exc import StaleDataError
 
 from storage import audit
 from storage.access import Actor, Role
-from storage.errors import N_, InvalidInput, NotFound
+from storage.errors import N_, InvalidInput, NotFound, PocnetError
 from storage.models import Identity, Member, MemberCompetence
-from storage.text import fold
+from storage.text import check_line, fold
+from storage.types import utcnow
 
 
 def snapshot(member: Member) -> dict[str, Any]:
     """The audited view of a member: its columns plus its competences, without derived data."""
     values = audit.snapshot(member)
-    values.pop("search_key", None)
+    for bookkeeping in ("search_key", "version", "updated_at"):  # derived, or changed by every update
+        values.pop(bookkeeping, None)
     values["competences"] = member.competences
     return values
+
+
+def _checked(values: dict[str, Any]) -> dict[str, Any]:
+    """Text values of a member as they will be stored: single-line plain text no longer than its column
+    (the schema is the one place the limits live; chat, CLI and CSV import all arrive here)."""
+    for key, value in values.items():
+        column = Member.__table__.columns.get(key)
+        if isinstance(value, str) and column is not None and isinstance(column.type, String) and column.type.length:
+            values[key] = check_line(value.strip(), column.type.length)
+    return values
+
+
+NO_STATE = N_("The OAS Secretariat does not belong to a state.")
+
+
+class Conflict(PocnetError):
+    message = N_("Someone else changed this entry at the same moment. Please look at it again and redo your change.")
+
+
+async def claim(session: AsyncSession, member: Member) -> None:
+    """Take the member's row for this transaction before changing it: its version goes up by one, on
+    condition that it is still the version this transaction read. Another process's edit in between
+    (or at the same moment: the row lock makes it wait) raises Conflict rather than being undone."""
+    member.version = member.version + 1
+    member.updated_at = utcnow()
+    try:
+        await session.flush()
+    except StaleDataError:
+        raise Conflict() from None
 
 
 def derive(member: Member) -> None:
@@ -66,8 +98,10 @@ async def create(
     if role is not Role.SECRETARIAT and state_code is None:
         raise InvalidInput(N_("Members other than the Secretariat need a state."))
     competences = fields.pop("competences", [])
+    fields = _checked({**fields, "display_name": display_name})
+    if not fields["display_name"]:
+        raise InvalidInput(N_("This field cannot be empty."))
     member = Member(
-        display_name=display_name.strip(),
         role=role.value,
         state_code=None if role is Role.SECRETARIAT else state_code,
         competence_rows=[],
@@ -87,7 +121,12 @@ async def update(session: AsyncSession, actor: Actor, member: Member, **changes:
     """Change fields of a member. Members may edit themselves; others need management rights."""
     if actor.member_id != member.id:
         actor.ensure_can_manage(Role(member.role), member.state_code)
+    changes = _checked(changes)
+    role, state = Role(changes.get("role", member.role)), changes.get("state_code", member.state_code)
+    if role is Role.SECRETARIAT and state is not None:  # it would then show in that state's /whois
+        raise InvalidInput(NO_STATE)
     before = snapshot(member)
+    await claim(session, member)
     for key, value in changes.items():
         if key == "competences":
             set_competences(member, value)
@@ -111,6 +150,10 @@ def check_can_set_active(actor: Actor, member: Member) -> None:
 
 async def set_active(session: AsyncSession, actor: Actor, member: Member, active: bool) -> Member:
     check_can_set_active(actor, member)
+    if not active:  # codes they made (or that would link to them) must not let anyone in after them
+        from storage.invites import revoke_open_codes
+
+        await revoke_open_codes(session, member)
     return await update(session, actor, member, active=active)
 
 

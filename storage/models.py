@@ -71,12 +71,19 @@ class Member(Base):
     # Away (handlers/away.py): while ``away_until`` is in the future, relays for them go to the delegate.
     away_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     away_delegate_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
+    # Optimistic concurrency: every UPDATE says "WHERE version = <the version read>" and adds one, so of two
+    # processes editing one entry at once the second fails (StaleDataError) instead of silently undoing
+    # the first; CSV export carries it, so importing an older file cannot revert a newer edit.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     state: Mapped[State | None] = relationship(lazy="joined")
     identities: Mapped[list[Identity]] = relationship(back_populates="member", lazy="selectin", order_by="Identity.id")
     competence_rows: Mapped[list[MemberCompetence]] = relationship(
         lazy="selectin", cascade="all, delete-orphan", order_by="MemberCompetence.competence"
     )
+
+    # version_id_generator=False: storage.members (claim) and the CSV import set each new version
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}  # noqa: RUF012
 
     @property
     def competences(self) -> list[str]:

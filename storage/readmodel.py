@@ -10,6 +10,7 @@ noticed through the highest audit event id.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -20,14 +21,16 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.audit import CHANGED
-from storage.db import on_commit
-from storage.lookup import Vocabulary
+from storage.db import on_commit, unavailable
+from storage.lookup import MAX_WORDS, Vocabulary
 from storage.models import AuditEvent, Identity, Member, MemberCompetence, State
 from storage.taxonomy import FUNCTION_RANK
 from storage.text import fold
 from storage.vocabularies import FUNCTION_NAMES, TOPICS, state_vocabulary
 
 POLL_SECONDS = 1.0
+CHECK_SECONDS = 1.0  # a refresh taking longer goes on in the background; lookups answer from the last snapshot
+log = logging.getLogger("pocnet.readmodel")
 _UNRANKED = len(FUNCTION_RANK)
 
 
@@ -149,10 +152,12 @@ class DirectoryView:
 
     def find(self, words: list[str], *, limit: int = 20) -> list[EntryView]:
         """People whose name or institution contains every word, or who handle the topic (or hold the
-        function) a word names."""
+        function) a word names. Only the first ``MAX_WORDS`` distinct words count."""
         found: set[int] | None = None
-        for word in words:
+        for word in list(dict.fromkeys(words))[:MAX_WORDS]:
             key = fold(word)
+            if not key:  # punctuation or a script folding cannot read: it would match everyone
+                continue
             ids = {member_id for search_key, member_id in self._keys if key in search_key}
             topic = TOPICS.exact(word)
             if topic is not None and topic.code:
@@ -168,6 +173,8 @@ class DirectoryView:
 
     def find_by_name(self, text: str, *, limit: int = 10) -> list[EntryView]:
         key = fold(text)
+        if not key:
+            return []
         found = [self.by_id[member_id] for search_key, member_id in self._keys if key in search_key]
         return sorted(found, key=lambda e: (e.display_name, e.id))[:limit]
 
@@ -227,20 +234,48 @@ class ReadModel:
         self._view: DirectoryView | None = None
         self._seen: tuple[int, int] = (-1, -1)  # (local changes, highest audit id) the view reflects
         self._checked = 0.0
-        self._lock = asyncio.Lock()
+        self._refreshing: asyncio.Task[DirectoryView] | None = None
+
+    def last(self) -> DirectoryView | None:
+        """The snapshot as last loaded, without asking the database (None before the first load)."""
+        return self._view
 
     async def current(self) -> DirectoryView:
+        """The snapshot, refreshed first if the directory changed. A refresh that has not finished within
+        CHECK_SECONDS goes on in the background while this answers with the last snapshot, and so does a
+        refresh the database refuses: lookups keep working through an outage or a slow database."""
         if (
             self._view is not None
             and self._seen[0] == _local_changes
             and time.monotonic() - self._checked < POLL_SECONDS
         ):
             return self._view
-        async with self._lock:
+        if self._refreshing is None:
+            self._refreshing = asyncio.create_task(self._refresh())
+        task = self._refreshing
+        if self._view is None:  # nothing to fall back on: wait, and let an error reach the caller
+            return await asyncio.shield(task)
+        done, _ = await asyncio.wait({task}, timeout=CHECK_SECONDS)
+        return task.result() if task in done else self._view
+
+    async def _refresh(self) -> DirectoryView:
+        try:
             async with self._sessions() as session:
                 latest = (_local_changes, await session.scalar(select(func.max(AuditEvent.id))) or 0)
-                self._checked = time.monotonic()
                 if self._view is None or latest != self._seen:
                     self._view = await load(session)
                     self._seen = latest
+                self._checked = time.monotonic()
+                return self._view
+        except Exception as exc:
+            if self._view is None:
+                raise
+            self._checked = time.monotonic()  # try again in POLL_SECONDS, not at every message
+            if unavailable(exc):
+                log.warning("directory snapshot not refreshed: database unavailable",
+                            extra={"reason": type(exc).__name__})  # fmt: skip
+            else:
+                log.exception("directory snapshot not refreshed")
             return self._view
+        finally:
+            self._refreshing = None

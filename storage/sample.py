@@ -143,11 +143,11 @@ def synthetic_csv(count: int, *, seed: int = 7) -> bytes:
     """A directory CSV of ``count`` made-up people across all states, for load tests and benchmarks.
     Values are varied on purpose: accents, commas and quotes in names, every field, inactive rows and
     verification links between people."""
-    import csv
     import io
     import random
     from datetime import UTC, datetime, timedelta
 
+    from storage import spreadsheet
     from storage.exchange import COLUMNS
     from storage.taxonomy import COMPETENCES, FUNCTIONS
 
@@ -158,7 +158,7 @@ def synthetic_csv(count: int, *, seed: int = 7) -> bytes:
     zones = ["America/Mexico_City", "America/Bogota", "America/Sao_Paulo", "America/New_York", "America/Lima", ""]
     base = datetime(2026, 1, 1, tzinfo=UTC)
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = spreadsheet.writer(out)
     writer.writerow(COLUMNS)
     for n in range(1, count + 1):
         function = rng.choice(FUNCTIONS).code
@@ -183,6 +183,7 @@ def synthetic_csv(count: int, *, seed: int = 7) -> bytes:
                 confirmed.strftime("%Y-%m-%dT%H:%M:%SZ") if confirmed else "",
                 confirmed.strftime("%Y-%m-%dT%H:%M:%SZ") if confirmed and verifier else "",
                 verifier,
+                1,  # version
             ]
         )  # fmt: skip
     return out.getvalue().encode("utf-8-sig")

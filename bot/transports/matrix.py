@@ -50,6 +50,7 @@ from nio import (
 )
 from nio.crypto.attachments import decrypt_attachment
 
+from bot import logs
 from bot.config import MatrixSection
 from bot.delivery.retry import Retry
 from bot.delivery.windows import PlatformLimits
@@ -163,6 +164,7 @@ class MatrixTransport:
             response = await self.client.login(s.password.get_secret_value(), device_name=s.device_name)
             if isinstance(response, LoginError):
                 raise RuntimeError(f"Matrix login failed: {response.message}")
+            logs.redact(response.access_token)  # received, not configured: the Redactor learns it now
         await self._remember("device_id", self.client.device_id)
         if self.client.should_upload_keys:
             await self.client.keys_upload()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from tests.e2e.test_cli import config, pocnet
@@ -53,3 +54,34 @@ def test_import_reports_every_bad_row_and_imports_nothing(tmp_path: Path) -> Non
     imported = pocnet(*c, "import", str(good))
     assert imported.returncode == 0 and "2 added, 0 updated" in imported.stdout
     assert pocnet(*c, "import", str(tmp_path / "absent.csv")).returncode == 2
+
+
+def test_the_cli_refuses_names_that_chat_and_import_refuse(tmp_path: Path) -> None:
+    cfg = _ready(tmp_path)
+    c = ["--config", str(cfg), "directory"]
+    for name, reason in [
+        ("A" * 201, "at most 200 characters"),
+        ("Ana\rPérez", "plain text"),
+        ("\u202eAna", "plain text"),
+    ]:
+        result = pocnet(*c, "add", "--state", "MX", "--function", "fiu", "--name", name)
+        assert result.returncode == 2 and reason in result.stderr and "Traceback" not in result.stderr
+    assert pocnet(*c, "add", "--state", "MX", "--function", "fiu", "--name", "A" * 200).returncode == 0
+    exported = tmp_path / "out.csv"
+    assert pocnet(*c, "export", "--output", str(exported)).returncode == 0
+    assert pocnet(*c, "import", str(exported)).returncode == 0  # what the CLI adds, a backup restores
+
+
+def test_cli_exports_are_audited_under_the_login_name_not_user(tmp_path: Path) -> None:
+    import pwd
+    import sqlite3
+
+    cfg = _ready(tmp_path)
+    c = ["--config", str(cfg), "directory"]
+    assert pocnet(*c, "export", env={"USER": "someone-else", "LOGNAME": "someone-else"}).returncode == 0
+    rows = (
+        sqlite3.connect(tmp_path / "dir.sqlite")
+        .execute("SELECT actor, note FROM audit_event WHERE action = 'directory.export'")
+        .fetchall()
+    )
+    assert rows == [(f"cli:{pwd.getpwuid(os.getuid()).pw_name}", "csv, 0 entries")]

@@ -102,7 +102,8 @@ async def test_a_new_command_abandons_the_open_question(chat: ChatPlatform) -> N
 
 async def test_odd_answers_to_a_choice_get_a_clear_message(chat: ChatPlatform) -> None:
     await chat.say("/whois saint tip", user="MX")
-    assert "numbers offered" in await chat.say("9" * 5000, user="MX")  # no 5000-digit number is parsed
+    assert "numbers offered" in await chat.say("9" * 4000, user="MX")  # no 4000-digit number is parsed
+    assert "at most 4096 characters" in await chat.say("9" * 5000, user="MX")  # refused; the question stays
     assert "numbers offered" in await chat.say("7", user="MX")  # out of range: asked again, nothing run
     assert (await chat.say("2", user="MX")).startswith("St. Lucia (LC)")  # the question was still open
 

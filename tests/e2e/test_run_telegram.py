@@ -53,3 +53,18 @@ async def test_run_serves_telegram_and_stops_cleanly_on_sigterm(tmp_path: Path) 
     assert answered >= 1
     assert server.token not in log and "VERY-SECRET" not in log
     assert "telegram started" in log and "Traceback" not in log
+
+
+async def test_run_with_telegram_unreachable_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(
+        f'[database]\nurl = "sqlite+aiosqlite:///{tmp_path / "run.sqlite"}"\n'
+        '[telegram]\nbase_url = "http://127.0.0.1:9/bot"\n'  # nothing listens on the discard port
+    )
+    assert (await asyncio.to_thread(pocnet, "--config", str(cfg), "db", "upgrade")).returncode == 0
+    token = "424242:UNREACHABLE-SECRET"
+    result = await asyncio.to_thread(pocnet, "--config", str(cfg), "run", env={"POCNET_TELEGRAM__TOKEN": token})
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr and token not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("pocnet: error:")]
+    assert len(errors) == 1 and "telegram" in errors[0].lower(), result.stderr

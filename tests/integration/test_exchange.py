@@ -135,3 +135,54 @@ def test_synthetic_data_is_deterministic_and_complete() -> None:
     assert synthetic_csv(300) == synthetic_csv(300)
     assert len(rows) == 300 and len({r["state"] for r in rows}) > 30
     assert any("," in r["name"] for r in rows) and any(r["active"] == "false" for r in rows)
+
+
+async def test_no_exported_cell_can_run_as_a_spreadsheet_formula(db: Database) -> None:
+    hostile = (
+        b"id,name,state,function,institution,email,phone\r\n"
+        b'1,"=HYPERLINK(""http://evil"",""x"")",MX,npc,+SUM(1),-x@example.org,+52 55 1234 5678\r\n'
+        b"2,@Ana,CO,police,''quoted,ana@example.org,\r\n"  # a leading apostrophe is the text marker
+    )
+    await _import(db, hostile)
+    exported = await _export(db)
+    rows = list(csv.reader(io.StringIO(exported.decode("utf-8-sig"))))
+    for cell in (c for row in rows for c in row):
+        assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), cell
+    by_id = {row[0]: dict(zip(rows[0], row, strict=True)) for row in rows[1:]}
+    assert by_id["1"]["name"] == '\'=HYPERLINK("http://evil","x")' and by_id["1"]["email"] == "'-x@example.org"
+    assert by_id["1"]["institution"] == "'+SUM(1)" and by_id["1"]["phone"] == "'+52 55 1234 5678"
+    assert by_id["2"]["name"] == "'@Ana" and by_id["2"]["institution"] == "''quoted"
+    async with db.transaction() as session:  # the stored values are what was sent, and a re-import keeps them
+        assert (await members.get(session, 1)).display_name == '=HYPERLINK("http://evil","x")'
+    again = await _import(db, exported)
+    assert (again.updated, again.unchanged) == (0, 2)
+    async with db.transaction() as session:
+        assert (await members.get(session, 2)).institution == "'quoted"
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (b"name,state\r\n" + b"x" * 140_000 + b",MX\r\n", "not a valid CSV file"),  # over csv's field limit
+        (b'name,state\r\nAna,MX\r\n"Unterminated,MX\r\n', "not a valid CSV file"),  # was imported silently
+        (b"id,name,state\r\n\xc2\xb2,Ana,MX\r\n", "is not a positive whole number"),  # "²"
+        (b"id,name,state\r\n99999999999999999999,Ana,MX\r\n", "is not a positive whole number"),
+        (b"name,state\r\nAna\x00Ruiz,MX\r\n", "plain text"),
+        (b"name,state,role\r\nDesk,MX,secretariat\r\n", "must be empty for the Secretariat"),
+    ],
+)
+async def test_hostile_files_are_refused_with_a_reason(db: Database, data: bytes, expected: str) -> None:
+    with pytest.raises(exchange.ImportRejected) as rejected:
+        await _import(db, data)
+    assert expected in rejected.value.report() and len(rejected.value.report()) < 500
+    assert await _count(db) == 0
+
+
+async def test_every_export_is_audited(db: Database) -> None:
+    await _import(db, b"name,state\r\nAna,MX\r\nBeto,CO\r\n")
+    async with db.transaction() as session:
+        await exchange.export_csv(session, actor=CLI)
+        await exchange.export_vcards(session, actor=Actor(Role.SECRETARIAT, None, 7))
+    async with db.transaction() as session:
+        events = list(await session.scalars(select(AuditEvent).where(AuditEvent.action == "directory.export")))
+    assert [(e.actor, e.note) for e in events] == [("cli:test", "csv, 2 entries"), ("member:7", "vcf, 2 entries")]

@@ -74,3 +74,27 @@ def test_wrong_type_from_the_environment_names_the_key(tmp_path: Path, monkeypat
     monkeypatch.setenv("POCNET_LIMITS__INVITE_FAILURES", "many")
     with pytest.raises(ConfigError, match=r"limits\.invite_failures"):
         load(write(tmp_path, ""))
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("POCNET_BOT", "notjson", "environment: error parsing value for field"),
+        ("POCNET_TELEGRAM__TOKEN", "", "telegram.token: is empty"),
+        ("POCNET_FOO__BAR", "1", "unknown environment variable POCNET_FOO__BAR"),
+        ("POCNET_DATABASE__URLL", "sqlite:///x", "unknown environment variable POCNET_DATABASE__URLL"),
+    ],
+)
+def test_environment_mistakes_are_one_clear_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variable: str, value: str, expected: str
+) -> None:
+    path = write(tmp_path, "[bot]\n")
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigError) as error:
+        load(path)
+    assert expected in str(error.value) and "\n" not in str(error.value)
+
+
+def test_a_config_path_that_is_a_directory_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot be read"):
+        load(tmp_path)
