@@ -87,6 +87,9 @@ async def update(session: AsyncSession, actor: Actor, member: Member, **changes:
     """Change fields of a member. Members may edit themselves; others need management rights."""
     if actor.member_id != member.id:
         actor.ensure_can_manage(Role(member.role), member.state_code)
+    if changes.get("away_delegate_id") is not None:
+        delegate = await get(session, changes["away_delegate_id"])
+        actor.ensure_can_cover(changes.get("state_code", member.state_code), delegate.state_code)
     before = snapshot(member)
     for key, value in changes.items():
         if key == "competences":

@@ -215,7 +215,23 @@ MATRIX: dict[str, Row] = {
         changes=count(Relay),
         relay_first=True,
     ),
-    "away": Row("until {until}", members_may(allowed("You are away until")), changes=of_actor("away_until")),
+    "away": Row(
+        # who covers for them while they are away
+        {"own": "until {until} to @{own}", "other": "until {until} to @{other}", "oas": "until {until} to @{oas}"},
+        {
+            **OUTSIDERS,
+            **{
+                a: per_target(allowed("Héctor Ugalde receives your relays"), scope(), scope())
+                for a in ("official", "contact")
+            },
+            "secretariat": per_target(
+                allowed("Héctor Ugalde receives your relays"),
+                allowed("Camilo Restrepo receives your relays"),
+                allowed("Inés Calderón receives your relays"),
+            ),
+        },
+        changes=of_actor("away_until", "away_delegate_id"),
+    ),
     "announce": Row(
         {
             "own": "to:MX Office closed on Friday",
