@@ -329,7 +329,9 @@ class Router:
     # --- steps: role check, handler -------------------------------------------------------------------
 
     async def _stranger(self, msg: Incoming, ctx: Context, parsed: Parsed | None, cmd: Command | None) -> None:
-        if parsed is not None and cmd is not None and cmd.public:
+        # A deactivated member is told so, whatever they send: a public command (/start with a fresh code)
+        # must not run for them either.
+        if parsed is not None and cmd is not None and cmd.public and not ctx.deactivated:
             ctx.args = parsed.args
             await cmd.handler(msg, ctx)
         else:

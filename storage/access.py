@@ -64,6 +64,13 @@ class Actor:
         """Deactivate/reactivate/edit another member: Secretariat anyone; contacts their own officials."""
         self.ensure_can_grant(target_role, target_state)
 
+    def ensure_can_cover(self, member_state: str | None, delegate_state: str | None) -> None:
+        """Who may receive a member's relays while they are away: someone of the member's own state (for
+        the Secretariat's staff: anyone). Otherwise a state's copies, TLP:AMBER ones included, would leave
+        the state through a delegation when forwarding them there is refused."""
+        if member_state is not None and delegate_state != member_state:
+            raise AccessDenied()
+
     @classmethod
     def of(cls, member: Any) -> Actor:
         """The actor for a member (a ``Member`` row or a directory snapshot entry)."""

@@ -125,6 +125,9 @@ async def update(session: AsyncSession, actor: Actor, member: Member, **changes:
     role, state = Role(changes.get("role", member.role)), changes.get("state_code", member.state_code)
     if role is Role.SECRETARIAT and state is not None:  # it would then show in that state's /whois
         raise InvalidInput(NO_STATE)
+    if changes.get("away_delegate_id") is not None:
+        delegate = await get(session, changes["away_delegate_id"])
+        actor.ensure_can_cover(changes.get("state_code", member.state_code), delegate.state_code)
     before = snapshot(member)
     await claim(session, member)
     for key, value in changes.items():
