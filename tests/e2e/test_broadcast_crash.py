@@ -103,15 +103,19 @@ async def test_an_announcement_killed_midway_reaches_everyone_once_after_restart
                                                        default_language="en")  # fmt: skip
             assert len(plan.reachable) == MEMBERS + 2 + len(CONSOLE)
 
-            await server.wait_for_sent(MEMBERS // 3, within=120)  # a third has gone out: kill it
+            await server.wait_for_sent(MEMBERS // 3, within=300)  # a third has gone out: kill it
             bot.send_signal(signal.SIGKILL)
             await bot.wait()
             sent_before = len(server.sent)
             assert sent_before < MEMBERS
             bot = await start_bot(config)
-            async with asyncio.timeout(240):
-                while await pending(db):  # noqa: ASYNC110 - another process sends; the database tells
-                    await asyncio.sleep(0.5)
+            left, stalled = await pending(db), 0.0
+            while left:  # another process sends; the database tells. Fail only if nothing moves for 60 s
+                await asyncio.sleep(0.5)
+                now_left = await pending(db)
+                stalled = 0.0 if now_left < left else stalled + 0.5
+                assert stalled < 60, f"{now_left} copies stuck"
+                left = now_left
 
             copies = Counter(s.chat_id for s in server.sent if s.text.startswith("Announcement #"))
             assert set(copies) == {BASE + n for n in range(MEMBERS)}  # every Telegram member has theirs

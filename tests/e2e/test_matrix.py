@@ -170,6 +170,8 @@ async def test_a_reply_sent_again_after_a_crash_is_shown_once(
     async with matrix_bot(synapse, sqlite_db, tmp_path / "bot") as bot, MatrixUser(synapse, tmp_path / "a") as ana:
         room = await ana.dm(bot.user_id)
         await ana.say(room, f"/start {await bot.invite_code()}")
+        bot.transport.synced.clear()  # the answer can arrive before its batch's position is saved: wait for it
+        await asyncio.wait_for(bot.transport.synced.wait(), 30)
         async with sqlite_db.transaction() as session:
             position = await transport_state.get(session, "matrix", "next_batch")
         assert "State: Mexico (MX)" in await ana.say(room, "/whoami")
