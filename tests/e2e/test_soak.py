@@ -19,7 +19,6 @@ import logging
 import os
 import re
 import time
-import tracemalloc
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -150,7 +149,7 @@ class Soak:
         # The Secretariat announces to one state, and confirms with "yes".
         state = sorted(set(self.states.values()))[turn % len(set(self.states.values()))]
         server.user_sends(DESK, f"/announce to:{state} ack Soak announcement {turn}", first_name="Desk")
-        question = (await server.wait_for_sent(1, chat_id=DESK, within=60))[0]
+        question = (await server.wait_for_sent(1, chat_id=DESK, within=120))[0]
         assert "Send announcement to" in question.text, question.text
         server.user_sends(DESK, "yes", first_name="Desk")
         self.commands += sum(expected.values()) + sum(matrix_expected.values()) + 2
@@ -290,24 +289,12 @@ async def test_soak_mixed_traffic_with_faults(synapse: Synapse, tmp_path: Path) 
         started = time.monotonic()
         await soak.round(0)  # warm-up: caches, connections, the directory snapshot
         warm = rss_mb()
-        if os.environ.get("POCNET_SOAK_TRACE"):  # where memory grows (slows the rounds about twofold)
-            tracemalloc.start(8)
-            before = tracemalloc.take_snapshot()
         warm_at = time.monotonic()
         turn = 1
         while turn < 2 or time.monotonic() - warm_at < SOAK_SECONDS:
             await soak.round(turn)
             turn += 1
         end = rss_mb()
-        if tracemalloc.is_tracing():
-            growth = tracemalloc.take_snapshot().compare_to(before, "traceback")
-            tracemalloc.stop()
-            for stat in growth[:8]:
-                print(
-                    f"{stat.size_diff / 1024:+.0f} KiB, {stat.count_diff:+d} blocks",
-                    *stat.traceback.format()[-6:],
-                    sep="\n  ",
-                )
         elapsed = time.monotonic() - started
         print(
             f"\nsoak: {turn} rounds in {elapsed:.1f} s, {soak.commands} commands, {soak.relays} relays, "
