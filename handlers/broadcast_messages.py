@@ -3,7 +3,7 @@ settled (sent or failed)."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.delivery.hooks import on_outcome
@@ -40,7 +40,7 @@ def announcement(item: OutboxItem, tr: Translator) -> Outgoing:
 @on_outcome(KIND)
 async def report_when_done(session: AsyncSession, item_id: int, error: str | None) -> None:
     """Once no copy is queued or being sent, tell the author — once: the check runs after each outcome is
-    committed, and the announcement row is locked before it is marked as reported."""
+    committed, and only the one that marks the announcement as reported (a conditional UPDATE) sends it."""
     item = await session.get(OutboxItem, item_id)
     number = relay_id_of(item.reference) if item is not None else None
     if number is None:
@@ -54,9 +54,15 @@ async def report_when_done(session: AsyncSession, item_id: int, error: str | Non
     relay = await session.scalar(select(Relay).where(Relay.id == number).with_for_update(of=Relay))
     if relay is None or relay.reported_at is not None:
         return
+    # Marked with a conditional UPDATE: SQLite ignores FOR UPDATE, and two outcomes committed at the same
+    # moment both saw reported_at empty — the author got the report twice (found by the soak test).
+    marked = await session.execute(
+        update(Relay).where(Relay.id == number, Relay.reported_at.is_(None)).values(reported_at=utcnow())
+    )
+    if marked.rowcount != 1:  # type: ignore[attr-defined]
+        return
     query = select(OutboxItem.status, func.count()).where(OutboxItem.reference == ref).group_by(OutboxItem.status)
     counts: dict[str, int] = {status: int(n) for status, n in (await session.execute(query)).all()}
-    relay.reported_at = utcnow()
     acked = await session.scalar(
         select(func.count(RelayCopy.id)).where(RelayCopy.relay_id == relay.id, RelayCopy.acknowledged_at.is_not(None))
     )
