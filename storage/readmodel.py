@@ -4,7 +4,7 @@ Every lookup (/whois, /find, /contact, /states, /help …) is answered from here
 database, which is what keeps them fast under load. The snapshot is rebuilt on the first read after a
 change: at once for changes made by this process (any transaction that wrote an audit event — and every
 change does), and within ``POLL_SECONDS`` for changes made by another process (the CLI, a second bot),
-noticed through the highest audit event id.
+noticed through the highest audit event id (of directory changes: relays do not count).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from storage.text import fold
 from storage.vocabularies import FUNCTION_NAMES, TOPICS, state_vocabulary
 
 POLL_SECONDS = 1.0
+NOT_DIRECTORY = ("relay",)  # audited subjects that never change the directory (relays, announcements, acks)
 CHECK_SECONDS = 1.0  # a refresh taking longer goes on in the background; lookups answer from the last snapshot
 log = logging.getLogger("pocnet.readmodel")
 _UNRANKED = len(FUNCTION_RANK)
@@ -261,7 +262,8 @@ class ReadModel:
     async def _refresh(self) -> DirectoryView:
         try:
             async with self._sessions() as session:
-                latest = (_local_changes, await session.scalar(select(func.max(AuditEvent.id))) or 0)
+                newest = select(func.max(AuditEvent.id)).where(AuditEvent.subject_type.not_in(NOT_DIRECTORY))
+                latest = (_local_changes, await session.scalar(newest) or 0)
                 if self._view is None or latest != self._seen:
                     self._view = await load(session)
                     self._seen = latest
