@@ -12,6 +12,7 @@ from storage import directory, exchange, invites, members, vocabularies
 from storage.access import Role
 from storage.entry_fields import FIELDS
 from storage.errors import N_, InvalidInput
+from storage.lookup import leading_name
 from storage.models import Member
 from storage.types import utcnow
 from storage.vocabularies import FUNCTION_NAMES
@@ -77,7 +78,7 @@ async def entry(msg: Incoming, ctx: Context) -> None:
     if not words:
         raise InvalidInput(ENTRY_USAGE)
     if words[0].lower() == "add":
-        await _add(ctx, ctx.args.split(maxsplit=3)[1:])
+        await _add(ctx, ctx.args.split()[1:])
         return
     member = await member_by_id(ctx, words[0], ENTRY_USAGE)
     action = words[1].lower() if len(words) > 1 else ""
@@ -100,18 +101,24 @@ async def entry(msg: Incoming, ctx: Context) -> None:
 
 
 async def _add(ctx: Context, words: list[str]) -> None:
+    """``/entry add <state> <function> <name>``; the state and the function may be names of several words
+    ("Saint Vincent and the Grenadines", "Estados Unidos", "punto de contacto nacional")."""
     if len(words) < 3:
         raise InvalidInput(ENTRY_USAGE)
-    state_text, function_text, name = words
-    found = (await vocabularies.states(ctx.session)).exact(state_text)
-    if found is None or found.code is None:
-        raise InvalidInput(N_("Unknown state “{value}”."), value=state_text)
-    function = FUNCTION_NAMES.exact(function_text)
-    if function is None or function.code is None:
-        raise InvalidInput(N_("Unknown function “{value}”. Send /functions for the list."), value=function_text)
-    role = Role.CONTACT if function.code in ("npc", "alternate") else Role.OFFICIAL
+    state_code, used = leading_name(await vocabularies.states(ctx.session), words)
+    if state_code is None:
+        raise InvalidInput(N_("Unknown state “{value}”."), value=words[0])
+    function_code, taken = leading_name(FUNCTION_NAMES, words[used:])
+    if function_code is None:
+        raise InvalidInput(
+            N_("Unknown function “{value}”. Send /functions for the list."), value=(words[used:] or [""])[0]
+        )
+    name = " ".join(words[used + taken :])
+    if not name:
+        raise InvalidInput(ENTRY_USAGE)
+    role = Role.CONTACT if function_code in ("npc", "alternate") else Role.OFFICIAL
     member = await members.create(
-        ctx.session, ctx.as_actor, display_name=name, role=role, state_code=found.code, function=function.code
+        ctx.session, ctx.as_actor, display_name=name, role=role, state_code=state_code, function=function_code
     )
     ctx.reply(
         ctx._(
