@@ -13,7 +13,7 @@ from bot.dialogs import on_confirm
 from bot.transports.base import Incoming
 from handlers.common import member_by_id, role_label, when
 from storage import invites, members, states
-from storage.access import Role
+from storage.access import Role, role_named
 from storage.errors import N_, InvalidInput
 
 MANAGERS = frozenset({Role.SECRETARIAT, Role.CONTACT})
@@ -40,10 +40,9 @@ async def invite(msg: Incoming, ctx: Context) -> None:
     usage = N_("Usage: /invite <secretariat|contact|official> [state code] [duration such as 7d]")
     if not words:
         raise InvalidInput(usage)
-    try:
-        role = Role(words[0].lower())
-    except ValueError:
-        raise InvalidInput(usage) from None
+    role = role_named(words[0])
+    if role is None:
+        raise InvalidInput(usage)
     state_code = ctx.me.state_code
     ttl = invites.DEFAULT_TTL
     for word in words[1:]:

@@ -10,7 +10,7 @@ from handlers.cards import entry_card
 from handlers.common import member_by_id, when
 from storage import directory, exchange, invites, members, vocabularies
 from storage.access import Role
-from storage.entry_fields import FIELDS
+from storage.entry_fields import field_list, field_named
 from storage.errors import N_, InvalidInput
 from storage.lookup import leading_name
 from storage.models import Member
@@ -18,12 +18,11 @@ from storage.types import utcnow
 from storage.vocabularies import FUNCTION_NAMES
 
 SECRETARIAT = frozenset({Role.SECRETARIAT})
-SELF_FIELDS = ", ".join(name for name, f in FIELDS.items() if not f.secretariat_only)
 
 
 def _edit_hint(ctx: Context, command_prefix: str) -> str:
     return ctx._("Change a field with {command} set <field> <value>. Fields: {fields}.").format(
-        command=command_prefix, fields=SELF_FIELDS
+        command=command_prefix, fields=field_list(ctx.language, secretariat=False)
     )
 
 
@@ -31,7 +30,15 @@ async def _set(ctx: Context, member: Member, words: str, usage: str) -> None:
     name, _, value = words.partition(" ")
     if not name or not value.strip():
         raise InvalidInput(usage)
-    await directory.set_field(ctx.session, ctx.as_actor, member, name, value)
+    field = field_named(name)
+    if field is None:  # listed in the member's language
+        secretariat = ctx.as_actor.is_secretariat
+        raise InvalidInput(
+            N_("Unknown field “{name}”. Fields: {fields}."),
+            name=name,
+            fields=field_list(ctx.language, secretariat=secretariat),
+        )
+    await directory.set_field(ctx.session, ctx.as_actor, member, field.name, value)
     ctx.reply(ctx._("Saved.") + "\n" + entry_card(ctx, member, utcnow()))
 
 

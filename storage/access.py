@@ -11,6 +11,7 @@ from enum import StrEnum
 from typing import Any
 
 from storage.errors import AccessDenied
+from storage.text import fold
 
 
 class Role(StrEnum):
@@ -20,6 +21,21 @@ class Role(StrEnum):
 
 
 ALL_ROLES: frozenset[Role] = frozenset(Role)
+
+# Role words in the four languages, folded (accents and case aside).
+ROLE_WORDS: dict[str, Role] = {
+    **dict.fromkeys(("contact", "contacts", "contacto", "contactos", "contato", "contatos"), Role.CONTACT),
+    **dict.fromkeys(
+        ("official", "officials", "funcionario", "funcionarios", "oficial", "officiel", "fonctionnaire"), Role.OFFICIAL
+    ),
+    **dict.fromkeys(("secretariat", "secretaria", "secretariado"), Role.SECRETARIAT),
+}
+
+
+def role_named(word: str) -> Role | None:
+    """The role ``word`` names in English, Spanish, Portuguese or French (``funcionario`` → official)."""
+    return ROLE_WORDS.get(fold(word))
+
 
 # Which roles each role may invite (create) — always within its own state unless Secretariat.
 _MAY_GRANT: dict[Role, frozenset[Role]] = {
