@@ -129,7 +129,10 @@ async def cmd_invite(args: argparse.Namespace) -> int:
     from storage.errors import PocnetError
 
     settings = _settings(args)
-    ttl = parse_duration(args.expires)
+    try:
+        ttl = parse_duration(args.expires)
+    except PocnetError as exc:
+        raise Fatal(f"--expires: {exc}") from None
     if ttl is None:
         raise Fatal(f"--expires: {args.expires!r} is not a duration such as 7d or 12h")
     role = Role(args.role)

@@ -9,6 +9,7 @@ from bot.commands import command
 from bot.context import Context
 from bot.transports.base import Incoming
 from handlers.cards import entry_block, entry_card
+from handlers.common import reader_zone
 from storage.errors import N_, InvalidInput
 from storage.lookup import split_state_and_topic
 from storage.taxonomy import COMPETENCE_BY_CODE, COMPETENCES, FUNCTIONS
@@ -195,8 +196,13 @@ async def contact(msg: Incoming, ctx: Context) -> None:
 )
 async def states_(msg: Incoming, ctx: Context) -> None:
     lines = [ctx._("Member states (contacts · last confirmed):")]
+    zone = reader_zone(ctx)
     for row in ctx.directory.summary():
-        confirmed = format_date(row.last_confirmed, "medium", locale=ctx.language) if row.last_confirmed else "—"
+        confirmed = (  # the date in the reader's time zone, as /confirm shows it
+            format_date(row.last_confirmed.astimezone(zone), "medium", locale=ctx.language)
+            if row.last_confirmed
+            else "—"
+        )
         lines.append(f"{row.state.code} {row.state.name(ctx.language)} · {row.contacts} · {confirmed}")
     ctx.reply("\n".join(lines))
 

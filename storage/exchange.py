@@ -49,7 +49,8 @@ class ImportRejected(PocnetError):
     def report(self, limit: int = 50) -> str:
         lines = [f"row {row}: {reason}" for row, reason in self.problems[:limit]]
         if len(self.problems) > limit:
-            lines.append(f"… and {len(self.problems) - limit} more problems")
+            more = len(self.problems) - limit
+            lines.append(f"… and {more} more problem" + ("" if more == 1 else "s"))
         return "\n".join(lines)
 
 
