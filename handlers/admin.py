@@ -49,10 +49,12 @@ async def invite(msg: Incoming, ctx: Context) -> None:
         raise InvalidInput(usage)
     state_code = ctx.me.state_code
     ttl = invites.DEFAULT_TTL
-    rest = words[1:]
-    if rest and (duration := parse_duration(rest[-1])) is not None:
-        ttl = duration
-        rest = rest[:-1]
+    rest = []
+    for word in words[1:]:  # the duration may come before or after the state
+        if (duration := parse_duration(word)) is not None:
+            ttl = duration
+        else:
+            rest.append(word)
     if rest:  # a state by code or name, of one word or several ("Estados Unidos")
         named, used = leading_name(await vocabularies.states(ctx.session), rest)
         if named is None or used < len(rest):

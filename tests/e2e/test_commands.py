@@ -92,7 +92,7 @@ async def test_contacts_act_only_within_their_own_state(chat: ChatPlatform) -> N
         "/invite contact Colombia", user="secretariat"
     )
     assert "Invitation code — delegated official, US" in await chat.say(
-        "/invite funcionario Estados Unidos 3d", user="secretariat"
+        "/invite funcionario 3d Estados Unidos", user="secretariat"
     )
     assert "from 1h to 90d; “0h” is outside" in await chat.say("/invite official 0h", user="MX")
     async with chat.app.db.transaction() as session:  # type: ignore[attr-defined]
