@@ -30,8 +30,12 @@ from typing import Any
 
 from sqlalchemy import insert, select, text
 
-from benchmarks.delivery import RATE, TOKEN, bot_api_server, most_in_window
-from benchmarks.stats import percentile
+try:
+    from benchmarks.delivery import RATE, TOKEN, bot_api_server, most_in_window
+    from benchmarks.stats import percentile
+except ModuleNotFoundError:  # run as a script, python benchmarks/<name>.py: its folder is on the path
+    from delivery import RATE, TOKEN, bot_api_server, most_in_window
+    from stats import percentile
 from bot.app import App
 from bot.config import Settings, TelegramSection
 from bot.transports.telegram import TelegramTransport

@@ -31,7 +31,10 @@ from dataclasses import dataclass, field
 
 from telegram.ext import AIORateLimiter, Application
 
-from benchmarks.stats import percentile
+try:
+    from benchmarks.stats import percentile
+except ModuleNotFoundError:  # run as a script, python benchmarks/<name>.py: its folder is on the path
+    from stats import percentile
 from bot.config import TelegramSection
 from bot.delivery.sender import Outcome
 from bot.delivery.service import DeliveryService

@@ -20,7 +20,10 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from benchmarks.stats import percentile
+try:
+    from benchmarks.stats import percentile
+except ModuleNotFoundError:  # run as a script, python benchmarks/<name>.py: its folder is on the path
+    from stats import percentile
 from bot.app import App
 from bot.config import Settings
 from bot.transports.base import Address, Deliver, Incoming, LocalTransport, Outgoing

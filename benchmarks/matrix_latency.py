@@ -20,7 +20,10 @@ from pathlib import Path
 
 from nio import RoomMessageText
 
-from benchmarks.stats import percentile
+try:
+    from benchmarks.stats import percentile
+except ModuleNotFoundError:  # run as a script, python benchmarks/<name>.py: its folder is on the path
+    from stats import percentile
 from storage.db import Database
 from tests.e2e.matrix_helpers import MatrixUser, matrix_bot
 from tests.servers.synapse import Synapse

@@ -33,6 +33,9 @@ from storage.db import Database, head_revision
 EXIT_USAGE = 2
 
 
+DEMO_COMMANDS_PER_MINUTE = 100_000  # one person at this terminal, often a script: no rate limit to speak of
+
+
 class Fatal(Exception):
     """An operator-facing error: printed as one line, exit code 2."""
 
@@ -50,7 +53,12 @@ def _parser() -> argparse.ArgumentParser:
     restore.add_argument("file", type=Path, help="an archive written by `pocnet backup`")
 
     demo = sub.add_parser("demo", help="run on this terminal with a sample directory (no tokens needed)")
-    demo.add_argument("--as", dest="who", default="secretariat", help="secretariat, or a state code such as MX")
+    demo.add_argument(
+        "--as",
+        dest="who",
+        default="secretariat",
+        help="who you are: the Secretariat (the default), or a state's contact by code or name (MX, Mexico, México)",
+    )
     demo.add_argument("--db", help="keep the demo database in this SQLite file (default: a temporary one)")
 
     db = sub.add_parser("db", help="database maintenance")
@@ -129,7 +137,10 @@ async def cmd_invite(args: argparse.Namespace) -> int:
     from storage.errors import PocnetError
 
     settings = _settings(args)
-    ttl = parse_duration(args.expires)
+    try:
+        ttl = parse_duration(args.expires)
+    except PocnetError as exc:
+        raise Fatal(f"--expires: {exc}") from None
     if ttl is None:
         raise Fatal(f"--expires: {args.expires!r} is not a duration such as 7d or 12h")
     role = Role(args.role)
@@ -196,19 +207,28 @@ async def cmd_run(args: argparse.Namespace) -> int:
 async def cmd_demo(args: argparse.Namespace) -> int:
     from bot.app import App
     from bot.transports.console import ConsoleTransport
-    from storage import sample
+    from storage import sample, vocabularies
 
     with tempfile.TemporaryDirectory(prefix="pocnet-demo-") as tmp:
         path = Path(args.db) if args.db else Path(tmp) / "demo.sqlite"
-        settings = Settings(database={"url": f"sqlite+aiosqlite:///{path}"}, console={"enabled": True})
+        settings = Settings(
+            database={"url": f"sqlite+aiosqlite:///{path}"},
+            console={"enabled": True},
+            limits={"commands_per_minute": DEMO_COMMANDS_PER_MINUTE},  # a scripted demo sends many at once
+        )
         logs.setup("WARNING", "text", settings.secrets())
-        who = "secretariat" if args.who.lower() == "secretariat" else args.who.upper()
-        console = ConsoleTransport(who, language=settings.bot.default_language)
 
         async def work(db: Database) -> int:
             await db.upgrade()
             async with db.transaction() as session:
                 await sample.seed(session)
+                who = "secretariat" if args.who.strip().lower() in ("secretariat", "oas", "") else None
+                if who is None:
+                    found = (await vocabularies.states(session)).exact(args.who)
+                    if found is None or found.code is None:
+                        raise Fatal(f"--as: no state called {args.who!r}; give a code such as MX or a name")
+                    who = found.code
+            console = ConsoleTransport(who, language=settings.bot.default_language)
             if console._interactive:
                 print(f"pocnet demo — you are {who}. Type /help; /as XX to switch; Ctrl-D to quit.", file=sys.stderr)
             await App(settings, db, [console]).run(until=console.finished)

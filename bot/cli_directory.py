@@ -91,7 +91,9 @@ async def run(args: argparse.Namespace, db: Database) -> int:
         return int(await command(args, db, actor))
     except exchange.ImportRejected as exc:
         print(exc.report(), file=sys.stderr)
-        raise CliError(f"{args.file}: not imported, {len(exc.problems)} problems (nothing was changed)") from None
+        raise CliError(
+            f"{args.file}: not imported, {_count(len(exc.problems), 'problem')} (nothing was changed)"
+        ) from None
     except PocnetError as exc:
         raise CliError(_english(exc)) from None
 
@@ -162,3 +164,8 @@ async def _activation(args: argparse.Namespace, db: Database, actor: Actor) -> i
         await members.set_active(session, actor, await members.get(session, args.id), active)
     print(f"#{args.id} {'reactivated' if active else 'deactivated'}")
     return 0
+
+
+def _count(number: int, noun: str) -> str:
+    """``1 problem``, ``2 problems``: the command line speaks English."""
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"

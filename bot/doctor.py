@@ -447,5 +447,5 @@ async def run(path: str | None, write: Callable[[str], None] = print) -> int:
     for check in checks:
         write(redact(check.line(), secrets))
     problems = sum(c.status == "problem" for c in checks)
-    write(f"{problems} problem(s) found" if problems else "all is well")
+    write(f"{problems} problem{'' if problems == 1 else 's'} found" if problems else "all is well")
     return 1 if problems else 0

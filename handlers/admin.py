@@ -12,9 +12,10 @@ from bot.context import Context
 from bot.dialogs import on_confirm
 from bot.transports.base import Incoming
 from handlers.common import member_by_id, role_label, when
-from storage import invites, members, states
-from storage.access import Role
+from storage import invites, members, vocabularies
+from storage.access import Role, role_named
 from storage.errors import N_, InvalidInput
+from storage.lookup import leading_name
 
 MANAGERS = frozenset({Role.SECRETARIAT, Role.CONTACT})
 _DURATION = re.compile(r"^(\d{1,3})([dh])$")
@@ -26,7 +27,10 @@ def parse_duration(text: str) -> timedelta | None:
     if not match:
         return None
     amount, unit = int(match.group(1)), match.group(2)
-    return timedelta(days=amount) if unit == "d" else timedelta(hours=amount)
+    ttl = timedelta(days=amount) if unit == "d" else timedelta(hours=amount)
+    if not timedelta(hours=1) <= ttl <= invites.MAX_TTL:
+        raise InvalidInput(N_("An invitation lasts from 1h to 90d; “{value}” is outside that range."), value=text)
+    return ttl
 
 
 @command(
@@ -40,24 +44,27 @@ async def invite(msg: Incoming, ctx: Context) -> None:
     usage = N_("Usage: /invite <secretariat|contact|official> [state code] [duration such as 7d]")
     if not words:
         raise InvalidInput(usage)
-    try:
-        role = Role(words[0].lower())
-    except ValueError:
-        raise InvalidInput(usage) from None
+    role = role_named(words[0])
+    if role is None:
+        raise InvalidInput(usage)
     state_code = ctx.me.state_code
     ttl = invites.DEFAULT_TTL
-    for word in words[1:]:
+    rest = []
+    for word in words[1:]:  # the duration may come before or after the state
         if (duration := parse_duration(word)) is not None:
             ttl = duration
-        elif len(word) == 2 and word.isalpha():
-            state_code = (await states.get(ctx.session, word)).code
         else:
-            raise InvalidInput(usage)
+            rest.append(word)
+    if rest:  # a state by code or name, of one word or several ("Estados Unidos")
+        named, used = leading_name(await vocabularies.states(ctx.session), rest)
+        if named is None or used < len(rest):
+            raise InvalidInput(N_("Unknown state “{value}”."), value=" ".join(rest))
+        state_code = named
     new = await invites.create(ctx.session, ctx.as_actor, role=role, state_code=state_code, ttl=ttl)
     where = new.invite.state_code or ctx._("OAS General Secretariat")
     ctx.reply(
         ctx._(
-            "Invitation code for a {role} ({where}): {code}\n"
+            "Invitation code — {role}, {where}: {code}\n"
             "Valid until {until}, once. The person sends /start {code} to pocnet on Telegram or Matrix."
         ).format(role=role_label(ctx, role), where=where, code=new.code, until=when(ctx, new.invite.expires_at))
     )
@@ -84,5 +91,9 @@ async def deactivate_confirmed(msg: Incoming, ctx: Context, payload: dict[str, A
 @command("reactivate", help=N_("Restore a member's access"), usage=N_("<member id>"), roles=MANAGERS)
 async def reactivate(msg: Incoming, ctx: Context) -> None:
     member = await member_by_id(ctx, ctx.args, N_("Usage: /reactivate <member id>"))
+    if member.active:
+        members.check_can_set_active(ctx.as_actor, member)
+        ctx.reply(ctx._("{name} (#{id}) is already active.").format(name=member.display_name, id=member.id))
+        return
     await members.set_active(ctx.session, ctx.as_actor, member, True)
     ctx.reply(ctx._("{name} (#{id}) is active again.").format(name=member.display_name, id=member.id))

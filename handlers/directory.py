@@ -9,6 +9,7 @@ from bot.commands import command
 from bot.context import Context
 from bot.transports.base import Incoming
 from handlers.cards import entry_block, entry_card
+from handlers.common import reader_zone
 from storage.errors import N_, InvalidInput
 from storage.lookup import split_state_and_topic
 from storage.taxonomy import COMPETENCE_BY_CODE, COMPETENCES, FUNCTIONS
@@ -39,6 +40,13 @@ async def whois(msg: Incoming, ctx: Context) -> None:
     state = directory.states[found.code]
     topic_code: str | None = None
     notes: list[str] = []
+    if found.fuzzy:  # a near name: say what was understood rather than answer for another state silently
+        typed = " ".join(words[: len(words) - len(split.topic_text.split())])
+        notes.append(
+            ctx._("There is no state called “{typed}”; showing {state}.").format(
+                typed=excerpt(typed), state=state.name(ctx.language)
+            )
+        )
     if split.topic_text:
         topic = TOPICS.resolve(split.topic_text)
         if topic.code is None and topic.candidates:
@@ -49,6 +57,12 @@ async def whois(msg: Incoming, ctx: Context) -> None:
                 ),
             )
             return
+        if topic.code is not None and topic.fuzzy:
+            notes.append(
+                ctx._("I read the topic “{typed}” as {topic}.").format(
+                    typed=excerpt(split.topic_text), topic=COMPETENCE_BY_CODE[topic.code].name(ctx.language)
+                )
+            )
         if topic.code is None:
             notes.append(
                 ctx._("I do not know the topic “{topic}”, so here is everyone. Send /topics for the list.").format(
@@ -61,7 +75,13 @@ async def whois(msg: Incoming, ctx: Context) -> None:
     if result.total == 0:
         ctx.reply("\n".join([*notes, ctx._("{state} has no contacts in the directory yet.").format(state=name)]))
         return
-    if topic_code:
+    if topic_code and result.matching == 0:
+        header = ctx.ngettext(
+            "{state}: nobody in the directory handles {topic}. Its only contact:",
+            "{state}: nobody in the directory handles {topic}. Its contacts:",
+            result.total,
+        ).format(state=name, total=result.total, topic=COMPETENCE_BY_CODE[topic_code].name(ctx.language))
+    elif topic_code:
         header = ctx.ngettext(
             "{state}: {matching} of {total} contacts handles {topic}; listed first.",
             "{state}: {matching} of {total} contacts handle {topic}; listed first.",
@@ -176,8 +196,13 @@ async def contact(msg: Incoming, ctx: Context) -> None:
 )
 async def states_(msg: Incoming, ctx: Context) -> None:
     lines = [ctx._("Member states (contacts · last confirmed):")]
+    zone = reader_zone(ctx)
     for row in ctx.directory.summary():
-        confirmed = format_date(row.last_confirmed, "medium", locale=ctx.language) if row.last_confirmed else "—"
+        confirmed = (  # the date in the reader's time zone, as /confirm shows it
+            format_date(row.last_confirmed.astimezone(zone), "medium", locale=ctx.language)
+            if row.last_confirmed
+            else "—"
+        )
         lines.append(f"{row.state.code} {row.state.name(ctx.language)} · {row.contacts} · {confirmed}")
     ctx.reply("\n".join(lines))
 

@@ -10,19 +10,19 @@ from handlers.cards import entry_card
 from handlers.common import member_by_id, when
 from storage import directory, exchange, invites, members, vocabularies
 from storage.access import Role
-from storage.entry_fields import FIELDS
+from storage.entry_fields import field_list, field_named
 from storage.errors import N_, InvalidInput
+from storage.lookup import leading_name
 from storage.models import Member
 from storage.types import utcnow
 from storage.vocabularies import FUNCTION_NAMES
 
 SECRETARIAT = frozenset({Role.SECRETARIAT})
-SELF_FIELDS = ", ".join(name for name, f in FIELDS.items() if not f.secretariat_only)
 
 
 def _edit_hint(ctx: Context, command_prefix: str) -> str:
     return ctx._("Change a field with {command} set <field> <value>. Fields: {fields}.").format(
-        command=command_prefix, fields=SELF_FIELDS
+        command=command_prefix, fields=field_list(ctx.language, secretariat=False)
     )
 
 
@@ -30,7 +30,15 @@ async def _set(ctx: Context, member: Member, words: str, usage: str) -> None:
     name, _, value = words.partition(" ")
     if not name or not value.strip():
         raise InvalidInput(usage)
-    await directory.set_field(ctx.session, ctx.as_actor, member, name, value)
+    field = field_named(name)
+    if field is None:  # listed in the member's language
+        secretariat = ctx.as_actor.is_secretariat
+        raise InvalidInput(
+            N_("Unknown field “{name}”. Fields: {fields}."),
+            name=name,
+            fields=field_list(ctx.language, secretariat=secretariat),
+        )
+    await directory.set_field(ctx.session, ctx.as_actor, member, field.name, value)
     ctx.reply(ctx._("Saved.") + "\n" + entry_card(ctx, member, utcnow()))
 
 
@@ -77,7 +85,7 @@ async def entry(msg: Incoming, ctx: Context) -> None:
     if not words:
         raise InvalidInput(ENTRY_USAGE)
     if words[0].lower() == "add":
-        await _add(ctx, ctx.args.split(maxsplit=3)[1:])
+        await _add(ctx, ctx.args.split()[1:])
         return
     member = await member_by_id(ctx, words[0], ENTRY_USAGE)
     action = words[1].lower() if len(words) > 1 else ""
@@ -100,18 +108,24 @@ async def entry(msg: Incoming, ctx: Context) -> None:
 
 
 async def _add(ctx: Context, words: list[str]) -> None:
+    """``/entry add <state> <function> <name>``; the state and the function may be names of several words
+    ("Saint Vincent and the Grenadines", "Estados Unidos", "punto de contacto nacional")."""
     if len(words) < 3:
         raise InvalidInput(ENTRY_USAGE)
-    state_text, function_text, name = words
-    found = (await vocabularies.states(ctx.session)).exact(state_text)
-    if found is None or found.code is None:
-        raise InvalidInput(N_("Unknown state “{value}”."), value=state_text)
-    function = FUNCTION_NAMES.exact(function_text)
-    if function is None or function.code is None:
-        raise InvalidInput(N_("Unknown function “{value}”. Send /functions for the list."), value=function_text)
-    role = Role.CONTACT if function.code in ("npc", "alternate") else Role.OFFICIAL
+    state_code, used = leading_name(await vocabularies.states(ctx.session), words)
+    if state_code is None:
+        raise InvalidInput(N_("Unknown state “{value}”."), value=words[0])
+    function_code, taken = leading_name(FUNCTION_NAMES, words[used:])
+    if function_code is None:
+        raise InvalidInput(
+            N_("Unknown function “{value}”. Send /functions for the list."), value=(words[used:] or [""])[0]
+        )
+    name = " ".join(words[used + taken :])
+    if not name:
+        raise InvalidInput(ENTRY_USAGE)
+    role = Role.CONTACT if function_code in ("npc", "alternate") else Role.OFFICIAL
     member = await members.create(
-        ctx.session, ctx.as_actor, display_name=name, role=role, state_code=found.code, function=function.code
+        ctx.session, ctx.as_actor, display_name=name, role=role, state_code=state_code, function=function_code
     )
     ctx.reply(
         ctx._(

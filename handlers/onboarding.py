@@ -75,7 +75,7 @@ async def start(msg: Incoming, ctx: Context) -> None:
         return
     ctx.use_member(member)
     ctx.reply(
-        ctx._("Welcome to pocnet, {name}. You are registered as {role}. Send /help to see what you can do.").format(
+        ctx._("Welcome to pocnet, {name}. Your role: {role}. Send /help to see what you can do.").format(
             name=member.display_name, role=role_label(ctx, member.role)
         )
     )

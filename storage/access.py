@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from storage.errors import AccessDenied
+from storage.errors import N_, AccessDenied
+from storage.text import fold
 
 
 class Role(StrEnum):
@@ -20,6 +21,30 @@ class Role(StrEnum):
 
 
 ALL_ROLES: frozenset[Role] = frozenset(Role)
+
+GRANT_ROLE = N_(
+    "You are not allowed to do that. A national point of contact invites and manages delegated officials only; "
+    "the OAS Secretariat handles the other roles."
+)
+GRANT_STATE = N_(
+    "You are not allowed to do that. A national point of contact invites and manages members of their own state "
+    "({state}) only."
+)
+
+# Role words in the four languages, folded (accents and case aside).
+ROLE_WORDS: dict[str, Role] = {
+    **dict.fromkeys(("contact", "contacts", "contacto", "contactos", "contato", "contatos"), Role.CONTACT),
+    **dict.fromkeys(
+        ("official", "officials", "funcionario", "funcionarios", "oficial", "officiel", "fonctionnaire"), Role.OFFICIAL
+    ),
+    **dict.fromkeys(("secretariat", "secretaria", "secretariado"), Role.SECRETARIAT),
+}
+
+
+def role_named(word: str) -> Role | None:
+    """The role ``word`` names in English, Spanish, Portuguese or French (``funcionario`` → official)."""
+    return ROLE_WORDS.get(fold(word))
+
 
 # Which roles each role may invite (create) — always within its own state unless Secretariat.
 _MAY_GRANT: dict[Role, frozenset[Role]] = {
@@ -56,9 +81,9 @@ class Actor:
 
     def ensure_can_grant(self, role: Role, state_code: str | None) -> None:
         if role not in _MAY_GRANT[self.role]:
-            raise AccessDenied()
-        if role is not Role.SECRETARIAT:
-            self.ensure_state(state_code)
+            raise AccessDenied(GRANT_ROLE)
+        if role is not Role.SECRETARIAT and not self.is_secretariat and state_code != self.state_code:
+            raise AccessDenied(GRANT_STATE, state=self.state_code or "")
 
     def ensure_can_manage(self, target_role: Role, target_state: str | None) -> None:
         """Deactivate/reactivate/edit another member: Secretariat anyone; contacts their own officials."""

@@ -20,7 +20,7 @@ from sqlalchemy import Table, insert, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import audit, outbox
-from storage.access import Actor
+from storage.access import Actor, role_named
 from storage.errors import N_, InvalidInput
 from storage.models import Identity, Member, OutboxItem, Relay, RelayCopy, StoredFile
 from storage.readmodel import DirectoryView
@@ -33,9 +33,6 @@ LANGUAGES = ("en", "es", "pt", "fr")
 MAX_LENGTH = 4000
 _LANG = re.compile(r"\s*(en|es|pt|fr)\s*:\s*", re.I)
 _SPLIT = re.compile(r"\|(?=\s*(?:en|es|pt|fr)\s*:)", re.I)
-_ROLES = {"contact": "contact", "contacts": "contact", "contacto": "contact", "contato": "contact",
-          "official": "official", "officials": "official", "funcionario": "official", "oficial": "official",
-          "fonctionnaire": "official", "secretariat": "secretariat", "secretaria": "secretariat"}  # fmt: skip
 _ACK = {"ack", "acuse", "confirmar", "accuse"}
 
 
@@ -110,10 +107,10 @@ def parse_audience_words(view: DirectoryView, words: list[str]) -> tuple[Audienc
                 )
             audience.topics.append(topic.code)
         elif sep and key in ("role", "rol", "papel") and value:
-            role = _ROLES.get(fold(value))
-            if role is None:
+            named = role_named(value)
+            if named is None:
                 raise InvalidInput(N_("Roles are contact, official or secretariat."))
-            audience.roles.append(role)
+            audience.roles.append(named.value)
         else:
             break
         used += 1

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import members
 from storage.access import Actor
-from storage.entry_fields import FIELDS
+from storage.entry_fields import FIELDS, field_named
 from storage.errors import N_, AccessDenied, InvalidInput
 from storage.models import Member
 from storage.types import utcnow
@@ -41,7 +41,7 @@ async def verify(session: AsyncSession, actor: Actor, member: Member, *, now: da
 
 async def set_field(session: AsyncSession, actor: Actor, member: Member, name: str, text: str) -> Member:
     """Edit one field from what a person typed (see storage.entry_fields for the fields)."""
-    field = FIELDS.get(name.lower())
+    field = field_named(name)
     if field is None:
         raise InvalidInput(N_("Unknown field “{name}”. Fields: {fields}."), name=name, fields=", ".join(FIELDS))
     if field.secretariat_only and not actor.is_secretariat:

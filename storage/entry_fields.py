@@ -43,11 +43,13 @@ def _language_names() -> dict[str, str]:
     return names
 
 
-def _text(limit: int) -> Callable[[str, Vocabulary], str]:
+def _text(limit: int, *, required: bool = False) -> Callable[[str, Vocabulary], str]:
     def parse(value: str, _states: Vocabulary) -> str:
         value = " ".join(value.split())
         if not value:
             raise InvalidInput(N_("This field cannot be empty."))
+        if required and value.lower() in CLEAR:
+            raise InvalidInput(N_("This field is required: it cannot be cleared, only changed."))
         if len(value) > limit:
             raise InvalidInput(TOO_LONG, limit=limit)
         return value
@@ -159,7 +161,7 @@ class Field:
 FIELDS: dict[str, Field] = {
     f.name: f
     for f in (
-        Field("name", "display_name", _text(200), 200),
+        Field("name", "display_name", _text(200, required=True), 200),
         Field("institution", "institution", _optional(_text(300)), 300),
         Field("languages", "languages", parse_languages, 200),
         Field("timezone", "timezone", _optional(parse_timezone), 64),
@@ -171,3 +173,42 @@ FIELDS: dict[str, Field] = {
         Field("state", "state_code", parse_state, 100, secretariat_only=True),
     )
 }
+
+
+# What people call each field in the four languages: the first name of each language is the one shown.
+FIELD_NAMES: dict[str, dict[str, tuple[str, ...]]] = {
+    "name": {"es": ("nombre",), "pt": ("nome",), "fr": ("nom",)},
+    "institution": {"es": ("institución",), "pt": ("instituição",), "fr": ("institution",)},
+    "languages": {"es": ("idiomas", "lenguas"), "pt": ("idiomas", "línguas"), "fr": ("langues",)},
+    "timezone": {"en": ("timezone", "zone", "tz"), "es": ("zona",), "pt": ("fuso",), "fr": ("fuseau",)},
+    "hours": {"en": ("hours",), "es": ("horario",), "pt": ("horário",), "fr": ("horaires", "heures")},
+    "competences": {
+        "en": ("competences", "topics"),
+        "es": ("competencias", "temas"),
+        "pt": ("competências", "temas"),
+        "fr": ("compétences", "sujets"),
+    },
+    "email": {"en": ("email", "e-mail", "mail"), "es": ("correo",), "pt": ("email", "e-mail"), "fr": ("courriel",)},
+    "phone": {"es": ("teléfono",), "pt": ("telefone",), "fr": ("téléphone",)},
+    "function": {"es": ("función",), "pt": ("função",), "fr": ("fonction",)},
+    "state": {"es": ("estado", "país"), "pt": ("estado", "país"), "fr": ("état", "pays")},
+}
+_FIELD_BY_WORD: dict[str, Field] = {}
+for _name, _field in FIELDS.items():
+    for _words in ({"en": (_name,)} | FIELD_NAMES.get(_name, {})).values():
+        for _word in _words:
+            _FIELD_BY_WORD.setdefault(fold(_word), _field)
+
+
+def field_named(word: str) -> Field | None:
+    """The field ``word`` names, in any of the four languages (``horario`` → hours)."""
+    return _FIELD_BY_WORD.get(fold(word))
+
+
+def field_label(field: Field, language: str) -> str:
+    """The field's name in ``language`` (what the member can type)."""
+    return FIELD_NAMES.get(field.name, {}).get(language, (field.name,))[0]
+
+
+def field_list(language: str, *, secretariat: bool = True) -> str:
+    return ", ".join(field_label(f, language) for f in FIELDS.values() if secretariat or not f.secretariat_only)

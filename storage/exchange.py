@@ -49,7 +49,8 @@ class ImportRejected(PocnetError):
     def report(self, limit: int = 50) -> str:
         lines = [f"row {row}: {reason}" for row, reason in self.problems[:limit]]
         if len(self.problems) > limit:
-            lines.append(f"… and {len(self.problems) - limit} more problems")
+            more = len(self.problems) - limit
+            lines.append(f"… and {more} more problem" + ("" if more == 1 else "s"))
         return "\n".join(lines)
 
 
@@ -144,10 +145,18 @@ def _english(exc: PocnetError) -> str:
     return exc.message.format(**params) if params else exc.message
 
 
+def _separator(text: str) -> str:
+    """``,`` or the ``;`` (or tab) that spreadsheets save in Spanish, Portuguese and French settings: the one
+    that splits the header line into the most known columns."""
+    first = text.split("\n", 1)[0]
+    return max(",;\t", key=lambda sep: (sum(c.strip() in COLUMNS for c in first.split(sep)), sep == ","))
+
+
 async def _parse_rows(session: AsyncSession, data: bytes) -> tuple[list[_Parsed], list[tuple[int, str]]]:
     problems: list[tuple[int, str]] = []
     try:
-        reader = csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline=""), strict=True)
+        text = data.decode("utf-8-sig")
+        reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=_separator(text), strict=True)
         header = reader.fieldnames or []
     except (UnicodeDecodeError, csv.Error) as exc:
         return [], [(1, f"not a UTF-8 CSV file ({exc})")]
@@ -170,6 +179,10 @@ async def _parse_rows(session: AsyncSession, data: bytes) -> tuple[list[_Parsed]
         row = {k: spreadsheet.read_cell(v or "").strip() for k, v in raw.items() if k is not None}
         if None in raw:
             problems.append((line, "more cells than columns"))
+            continue
+        if any(v is None for v in raw.values()):  # DictReader fills a short row with None
+            cells = sum(v is not None for v in raw.values())
+            problems.append((line, f"{cells} cell{'' if cells == 1 else 's'}, {len(header)} expected (one per column)"))
             continue
         item_problems: list[str] = []
         values: dict[str, Any] = {}

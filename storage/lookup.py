@@ -19,7 +19,8 @@ from storage.text import fold
 
 FOUND_SCORE = 80.0  # similarity that counts as a match (e.g. "mexcio" → "mexico" scores 83)
 SUGGEST_SCORE = 70.0  # similarity worth offering as "did you mean"
-MIN_PREFIX = 3
+MIN_PREFIX = 3  # shortest name scored by similarity
+MIN_WORD_PREFIX = 2  # shortest start of a name or word that offers candidates ("st" → the three Saints)
 MAX_WORDS = 12  # words of a lookup considered; the longest state name has 5 ("saint vincent and the grenadines")
 
 
@@ -60,14 +61,14 @@ class Vocabulary:
         if query in self._by_key:
             codes = self._sorted(self._by_key[query])
             return Resolution(code=codes[0]) if len(codes) == 1 else Resolution(candidates=codes)
-        if len(query) >= MIN_PREFIX:
+        if len(query) >= MIN_WORD_PREFIX:
             hits = self._sorted(
                 code
                 for key, codes in self._by_key.items()
                 if f" {key}".find(f" {query}") >= 0  # the query starts the name or one of its words
                 for code in codes
             )
-            if len(hits) == 1:
+            if len(hits) == 1 and len(query) >= MIN_PREFIX:
                 return Resolution(code=hits[0])
             if hits:
                 return Resolution(candidates=hits)
@@ -129,3 +130,19 @@ def split_state_and_topic(states: Vocabulary, words: list[str]) -> Split:
     if first is not None:  # ambiguous, e.g. "saint"
         return Split(first, " ".join(words[1:]))
     return Split(states.similar(words[0]) if words else Resolution(), " ".join(words[1:]))
+
+
+def leading_name(vocabulary: Vocabulary, words: list[str]) -> tuple[str | None, int]:
+    """The code named (exactly, or by a unique prefix) by the longest leading run of ``words``, and how many
+    words that run has; ``(None, 0)`` when no leading run names one. ``Saint Vincent and the Grenadines cyber``
+    → ``("VC", 5)``."""
+    longest = min(len(words), vocabulary.max_words, MAX_WORDS)
+    for cut in range(longest, 0, -1):
+        code = vocabulary.named(" ".join(words[:cut]))
+        if code is not None:
+            return code, cut
+    for cut in range(longest, 0, -1):
+        found = vocabulary.exact(" ".join(words[:cut]))
+        if found is not None and found.code:
+            return found.code, cut
+    return None, 0

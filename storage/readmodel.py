@@ -152,25 +152,53 @@ class DirectoryView:
         return WhoisResult((matching + others)[:limit], len(everyone), len(matching))
 
     def find(self, words: list[str], *, limit: int = 20) -> list[EntryView]:
-        """People whose name or institution contains every word, or who handle the topic (or hold the
-        function) a word names. Only the first ``MAX_WORDS`` distinct words count."""
+        """People matching every part of ``words``. A run of words that names a topic, a function or a state
+        (``money laundering``, ``trata de personas``, ``Estados Unidos``) is one part: the people who handle
+        that topic, hold that function or are in that state. Any other word is one part: the people whose name
+        or institution contains it, or who handle the topic (hold the function) it starts. Only the first
+        ``MAX_WORDS`` distinct words count."""
+        words = list(dict.fromkeys(words))[:MAX_WORDS]
         found: set[int] | None = None
-        for word in list(dict.fromkeys(words))[:MAX_WORDS]:
-            key = fold(word)
-            if not key:  # punctuation or a script folding cannot read: it would match everyone
+        at = 0
+        while at < len(words):
+            ids, used = self._phrase(words[at:])
+            at += used
+            if ids is None:
                 continue
-            ids = {member_id for search_key, member_id in self._keys if key in search_key}
-            topic = TOPICS.exact(word)
-            if topic is not None and topic.code:
-                ids |= self._by_competence.get(topic.code, set())
-            function = FUNCTION_NAMES.exact(word)
-            if function is not None and function.code:
-                ids |= self._by_function.get(function.code, set())
             found = ids if found is None else found & ids
             if not found:
                 return []
         entries = [self.by_id[i] for i in found or ()]
         return sorted(entries, key=lambda e: (e.state_code or "", e.rank))[:limit]
+
+    def _phrase(self, words: list[str]) -> tuple[set[int] | None, int]:
+        """The people the leading words name, and how many words that took (None: words to ignore)."""
+        for cut in range(min(len(words), MAX_WORDS), 1, -1):  # several words naming one thing, longest first
+            text = " ".join(words[:cut])
+            topic = TOPICS.named(text)
+            if topic is not None:
+                return set(self._by_competence.get(topic, set())), cut
+            function = FUNCTION_NAMES.named(text)
+            if function is not None:
+                return set(self._by_function.get(function, set())), cut
+            state = self.state_names.named(text)
+            if state is not None:
+                return {e.id for e in self.by_state.get(state, [])}, cut
+        word = words[0]
+        key = fold(word)
+        if not key:  # punctuation or a script folding cannot read: it would match everyone
+            return None, 1
+        ids = {member_id for search_key, member_id in self._keys if key in search_key}
+        topic_found = TOPICS.exact(word)
+        if topic_found is not None and topic_found.code:
+            ids |= self._by_competence.get(topic_found.code, set())
+        function_found = FUNCTION_NAMES.exact(word)
+        if function_found is not None and function_found.code:
+            ids |= self._by_function.get(function_found.code, set())
+        state = self.state_names.named(word) if len(key) >= 3 else None
+        if state is not None:
+            ids |= {e.id for e in self.by_state.get(state, [])}
+        return ids, 1
 
     def find_by_name(self, text: str, *, limit: int = 10) -> list[EntryView]:
         key = fold(text)

@@ -45,6 +45,21 @@ def test_scripted_demo_prints_help_record_and_spanish_help() -> None:
     assert "Traceback" not in out + result.stderr
 
 
+def test_demo_takes_state_names_and_says_the_default() -> None:
+    for name in ["Mexico", "méxico", "Estados Unidos"]:
+        result = pocnet("demo", "--as", name, stdin="/whoami\n")
+        assert result.returncode == 0 and "Role: national point of contact" in result.stdout, (name, result.stderr)
+    unknown = pocnet("demo", "--as", "Atlantis", stdin="/whoami\n")
+    assert unknown.returncode != 0 and "no state called 'Atlantis'" in unknown.stderr
+    assert "the Secretariat (the default)" in " ".join(pocnet("demo", "--help").stdout.split())
+
+
+def test_a_scripted_demo_is_not_rate_limited() -> None:
+    result = pocnet("demo", stdin="/whoami\n" * 40 + "/language es\n")
+    assert result.returncode == 0 and "too fast" not in result.stdout
+    assert result.stdout.count("Role: OAS Secretariat") == 40 and "español" in result.stdout
+
+
 def test_demo_handles_bad_input_and_switching_identity() -> None:
     script = "/nonsense\n/\nhello there\n/as AR\n/whoami\n/as secretariat\n/help\n/as ZZ\n/help\n/language\n3\n/help\n"
     result = pocnet("demo", stdin=script)
@@ -170,3 +185,10 @@ def test_demo_stops_quietly_when_its_reader_goes_away() -> None:
     process.stdout.close()
     assert process.wait(timeout=60) == 0
     assert b"Traceback" not in process.stderr.read()
+
+
+@pytest.mark.parametrize("how", [["benchmarks/directory.py"], ["-m", "benchmarks.directory"]])
+def test_benchmarks_run_as_a_script_and_as_a_module(how: list[str]) -> None:
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run([sys.executable, *how, "--help"], cwd=root, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and "usage:" in result.stdout, result.stderr

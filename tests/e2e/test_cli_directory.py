@@ -85,3 +85,18 @@ def test_cli_exports_are_audited_under_the_login_name_not_user(tmp_path: Path) -
         .fetchall()
     )
     assert rows == [(f"cli:{pwd.getpwuid(os.getuid()).pw_name}", "csv, 0 entries")]
+
+
+def test_import_reads_semicolon_files_and_counts_cells_of_short_rows(tmp_path: Path) -> None:
+    cfg = _ready(tmp_path)
+    c = ["--config", str(cfg), "directory"]
+    spanish = tmp_path / "es.csv"  # what a spreadsheet saves in Spanish, Portuguese or French settings
+    spanish.write_text("name;state;function\nAna Pérez;MX;fiu\nJoão Silva;BR;police\n", encoding="utf-8")
+    imported = pocnet(*c, "import", str(spanish))
+    assert imported.returncode == 0 and "2 added, 0 updated" in imported.stdout, imported.stderr
+    short = tmp_path / "short.csv"
+    short.write_text("name,state,function\nShort Row\nFine,PE,police\n", encoding="utf-8")
+    result = pocnet(*c, "import", str(short))
+    assert result.returncode == 2
+    assert "row 2: 1 cell, 3 expected (one per column)" in result.stderr
+    assert "not imported, 1 problem (nothing was changed)" in result.stderr

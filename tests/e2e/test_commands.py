@@ -58,7 +58,7 @@ async def test_unknown_and_malformed_input_get_a_clear_message(chat: ChatPlatfor
     assert "Usage: /invite" in await chat.say("/invite wizard", user="secretariat")
     assert "Usage: /deactivate" in await chat.say("/deactivate someone", user="secretariat")
     assert "No member with id 99999" in await chat.say("/deactivate 99999", user="secretariat")
-    assert "Unknown state code QQ" in await chat.say("/invite contact QQ", user="secretariat")
+    assert "Unknown state “QQ”" in await chat.say("/invite contact QQ", user="secretariat")
 
 
 async def test_commands_addressed_to_the_bot_in_a_group(chat: ChatPlatform) -> None:
@@ -83,14 +83,24 @@ async def test_secretariat_deactivates_and_reactivates_with_audit(chat: ChatPlat
 
 
 async def test_contacts_act_only_within_their_own_state(chat: ChatPlatform) -> None:
-    assert "not allowed" in await chat.say("/invite contact", user="MX")
-    assert "not allowed" in await chat.say("/invite official AR", user="MX")
+    assert "invites and manages delegated officials only" in await chat.say("/invite contact", user="MX")
+    assert "members of their own state (MX) only" in await chat.say("/invite official AR", user="MX")
+    assert "members of their own state (MX) only" in await chat.say("/invite official Colombia", user="MX")
     answer = await chat.say("/invite official", user="MX")
-    assert "Invitation code for a delegated official (MX)" in answer
+    assert "Invitation code — delegated official, MX" in answer
+    assert "Invitation code — national point of contact, CO" in await chat.say(
+        "/invite contact Colombia", user="secretariat"
+    )
+    assert "Invitation code — delegated official, US" in await chat.say(
+        "/invite funcionario 3d Estados Unidos", user="secretariat"
+    )
+    assert "from 1h to 90d; “0h” is outside" in await chat.say("/invite official 0h", user="MX")
     async with chat.app.db.transaction() as session:  # type: ignore[attr-defined]
         ar = await session.scalar(select(Member).where(Member.state_code == "AR"))
     assert "not allowed" in await chat.say(f"/deactivate {ar.id}", user="MX")  # type: ignore[union-attr]
     assert "cannot change your own" in await chat.say("/deactivate 1", user="secretariat")
+    await chat.say("/language es", user="MX")
+    assert "de su propio Estado (MX)" in await chat.say("/invite official AR", user="MX")
 
 
 async def test_a_failing_handler_becomes_an_apology_with_a_reference(

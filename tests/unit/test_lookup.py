@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -107,7 +107,7 @@ def test_office_hours_in_any_language(typed: str, canonical: str) -> None:
     assert hours.parse(parsed.canonical()) == parsed
 
 
-@pytest.mark.parametrize("typed", ["whenever", "mon-fri 17:00-09:00", "25:00-26:00", "xyz 9-17", ""])
+@pytest.mark.parametrize("typed", ["whenever", "mon-fri 17:00-17:00", "25:00-26:00", "xyz 9-17", ""])
 def test_bad_office_hours(typed: str) -> None:
     with pytest.raises(InvalidInput):
         hours.parse(typed)
@@ -122,3 +122,43 @@ def test_office_hours_are_judged_in_the_persons_time_zone() -> None:
     assert not office.is_open(moment, ZoneInfo("Asia/Tokyo"))
     assert not office.is_open(datetime(2026, 11, 28, 15, 0, tzinfo=UTC), ZoneInfo("America/Bogota"))  # Saturday
     assert office.shown("es") == "lun-vie 09:00–17:00" and office.shown("fr") == "lun-ven 09:00–17:00"
+
+
+@pytest.mark.parametrize(
+    ("typed", "canonical"),
+    [
+        ("Mon-Fri 17:00-09:00", "mon-fri 17:00-09:00"),
+        ("Mon 9-17, Tue 10-12", "mon 09:00-17:00, tue 10:00-12:00"),
+        ("lun-vie 9-13, 15-19", "mon-fri 09:00-13:00, mon-fri 15:00-19:00"),
+        ("24/7", "24/7"),
+        ("24 x 7", "24/7"),
+        ("lun-dom 0-24", "24/7"),
+    ],
+)
+def test_night_shifts_split_hours_and_round_the_clock(typed: str, canonical: str) -> None:
+    parsed = hours.parse(typed)
+    assert parsed.canonical() == canonical
+    assert hours.parse(parsed.canonical()) == parsed
+
+
+def test_night_shift_is_open_across_midnight_and_counts_for_deadlines() -> None:
+    zone = ZoneInfo("America/Bogota")
+    night = hours.parse("mon-fri 17:00-09:00")
+    assert night.is_open(datetime(2026, 11, 25, 23, 30, tzinfo=zone), zone)  # Wednesday night
+    assert night.is_open(datetime(2026, 11, 26, 3, 0, tzinfo=zone), zone)  # early Thursday
+    assert night.is_open(datetime(2026, 11, 28, 8, 0, tzinfo=zone), zone)  # Saturday morning: Friday's shift
+    assert not night.is_open(datetime(2026, 11, 26, 12, 0, tzinfo=zone), zone)
+    assert not night.is_open(datetime(2026, 11, 29, 3, 0, tzinfo=zone), zone)  # Sunday
+    start = datetime(2026, 11, 25, 23, 0, tzinfo=zone)  # Wednesday 23:00, 10 h of shift left
+    assert hours.working_deadline(start, timedelta(hours=12), "mon-fri 17:00-09:00", zone) == datetime(
+        2026, 11, 26, 19, 0, tzinfo=zone
+    )  # 10 h to Thursday 09:00, then 2 h from 17:00
+    assert hours.working_deadline(start, timedelta(hours=12), "24/7", zone) == start + timedelta(hours=12)
+    split = hours.parse("Mon 9-17, Tue 10-12")
+    assert split.is_open(datetime(2026, 11, 24, 11, 0, tzinfo=zone), zone)  # Tuesday 11:00
+    assert not split.is_open(datetime(2026, 11, 24, 13, 0, tzinfo=zone), zone)
+    monday = datetime(2026, 11, 23, 16, 0, tzinfo=zone)
+    assert hours.working_deadline(monday, timedelta(hours=2), "Mon 9-17, Tue 10-12", zone) == datetime(
+        2026, 11, 24, 11, 0, tzinfo=zone
+    )
+    assert hours.parse("24/7").is_open(monday, zone) and hours.parse("24/7").shown("es") == "24/7"
