@@ -81,6 +81,10 @@ async def whois(msg: Incoming, ctx: Context) -> None:
             "{state}: nobody in the directory handles {topic}. Its contacts:",
             result.total,
         ).format(state=name, total=result.total, topic=COMPETENCE_BY_CODE[topic_code].name(ctx.language))
+    elif topic_code and result.matching == result.total:  # not "1 of 1 contacts handles …"
+        every = ctx._("{state}: its only contact handles {topic}.") if result.total == 1 else (
+            ctx._("{state}: all {total} contacts handle {topic}."))  # fmt: skip
+        header = every.format(state=name, total=result.total, topic=COMPETENCE_BY_CODE[topic_code].name(ctx.language))
     elif topic_code:
         header = ctx.ngettext(
             "{state}: {matching} of {total} contacts handles {topic}; listed first.",
