@@ -106,6 +106,10 @@ async def _with_db(settings: Settings, work: Callable[[Database], Awaitable[int]
 
 
 async def _require_migrated(db: Database) -> None:
+    url = db.engine.url
+    file = url.database if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:") else None
+    if file is not None and not await asyncio.to_thread(Path(file).exists):
+        raise Fatal(f"no database at {file}: run `pocnet db upgrade` first (it creates it)")
     current = await db.current_revision()
     if current != head_revision():
         raise Fatal(
@@ -180,20 +184,22 @@ async def cmd_run(args: argparse.Namespace) -> int:
         from bot.transports.telegram import TelegramTransport
 
         transports.append(TelegramTransport(settings.telegram))
-    if not transports and not settings.matrix.enabled:
-        raise Fatal(
-            "no transport is enabled: set [telegram] token (POCNET_TELEGRAM__TOKEN), [matrix] homeserver and "
-            "user_id, or [console] enabled"
-        )
 
     async def work(db: Database) -> int:
-        await _require_migrated(db)
+        await _require_migrated(db)  # the database first: it is the first thing to set up
+        if not transports and not settings.matrix.enabled:
+            raise Fatal(
+                "no transport is enabled: set [telegram] token (POCNET_TELEGRAM__TOKEN), [matrix] homeserver and "
+                "user_id, or [console] enabled"
+            )
         if settings.matrix.enabled:
             from bot.transports.matrix import MatrixTransport
 
             transports.append(MatrixTransport(settings.matrix, db))
         try:
-            await App(settings, db, transports).run()
+            console = transports[0] if len(transports) == 1 and isinstance(transports[0], ConsoleTransport) else None
+            # the console alone ends with its input (a script); beside a chat platform it never stops the bot
+            await App(settings, db, transports).run(until=console.finished if console is not None else None)
         except StartFailed as exc:  # one line, not the library's traceback; secrets never printed
             message = str(exc)
             for secret in settings.secrets():

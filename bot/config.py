@@ -204,6 +204,13 @@ def _describe(error: dict[str, Any]) -> str:
     return f"{key}: {message}"
 
 
+def _variable(error: dict[str, Any]) -> str | None:
+    """The environment variable that set the value an error is about, if one did."""
+    parts = [str(part) for part in error["loc"]]
+    name = "POCNET_" + "__".join(parts).upper()
+    return name if name in os.environ else None
+
+
 def load(path: str | os.PathLike[str] | None = None, *, required: bool = True) -> Settings:
     """Read the file (``--config``, else $POCNET_CONFIG, else ./config.toml) and the environment."""
     explicit = path or os.environ.get("POCNET_CONFIG")
@@ -222,7 +229,15 @@ def load(path: str | os.PathLike[str] | None = None, *, required: bool = True) -
     try:
         return Settings(**data)
     except ValidationError as exc:
-        problems = "; ".join(_describe(dict(error)) for error in exc.errors())
+        errors = [dict(error) for error in exc.errors()]
+        variables = [_variable(error) for error in errors]
+        if all(variables):  # every problem came from the environment: name the variables, not the file
+            raise ConfigError(
+                "; ".join(f"{v} → {_describe(e)}" for v, e in zip(variables, errors, strict=True))
+            ) from None
+        problems = "; ".join(
+            f"{v} → {_describe(e)}" if v else _describe(e) for v, e in zip(variables, errors, strict=True)
+        )
         raise ConfigError(f"{file}: {problems}") from None
     except SettingsError as exc:  # e.g. POCNET_BOT='notjson'
         cause = f" ({exc.__cause__})" if exc.__cause__ else ""

@@ -81,11 +81,45 @@ def test_numbered_choices_answer_buttons() -> None:
 
 
 def test_run_refuses_an_unmigrated_database(tmp_path: Path) -> None:
-    cfg = config(tmp_path, tmp_path / "fresh.sqlite")
+    fresh = tmp_path / "fresh.sqlite"
+    cfg = config(tmp_path, fresh)
     result = pocnet("--config", str(cfg), "run")
     assert result.returncode == 2
-    assert "not migrated" in result.stderr and "pocnet db upgrade" in result.stderr
+    assert f"no database at {fresh}" in result.stderr and "pocnet db upgrade" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+    assert not fresh.exists()  # nothing left behind
+    for args in (["directory", "export"], ["invite", "create", "--role", "contact", "--state", "MX"]):
+        assert "no database at" in pocnet("--config", str(cfg), *args).stderr
+        assert not fresh.exists()
+    fresh.write_bytes(b"")  # a file, but not migrated
+    result = pocnet("--config", str(cfg), "run")
+    assert result.returncode == 2 and "not migrated" in result.stderr
+
+
+def test_run_speaks_of_the_database_before_the_transports(tmp_path: Path) -> None:
+    cfg = tmp_path / "bare.toml"
+    cfg.write_text(f'[database]\nurl = "sqlite+aiosqlite:///{tmp_path / "none.sqlite"}"\n')
+    result = pocnet("--config", str(cfg), "run")
+    assert result.returncode == 2 and "no database at" in result.stderr and "transport" not in result.stderr
+    assert pocnet("--config", str(cfg), "db", "upgrade").returncode == 0
+    result = pocnet("--config", str(cfg), "run")
+    assert result.returncode == 2 and "no transport is enabled" in result.stderr
+
+
+def test_run_with_only_the_console_ends_with_its_input(tmp_path: Path) -> None:
+    cfg = config(tmp_path, tmp_path / "pocnet.sqlite")
+    assert pocnet("--config", str(cfg), "db", "upgrade").returncode == 0
+    result = pocnet("--config", str(cfg), "run", stdin="/help\n/whoami\n")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("invitation") >= 2  # a stranger on the console: the onboarding text, twice
+
+
+def test_an_environment_variable_in_error_is_named(tmp_path: Path) -> None:
+    cfg = config(tmp_path, tmp_path / "pocnet.sqlite")
+    result = pocnet("--config", str(cfg), "db", "current", env={"POCNET_TELEGRAM__PER_CHAT_INTERVAL": "soon"})
+    assert result.returncode == 2
+    assert "POCNET_TELEGRAM__PER_CHAT_INTERVAL → telegram.per_chat_interval: " in result.stderr
+    assert str(cfg) not in result.stderr
 
 
 def test_bad_config_exits_2_with_one_line(tmp_path: Path) -> None:
