@@ -299,30 +299,28 @@ async def cmd_audit(args: argparse.Namespace) -> int:
     return await _with_db(settings, work)
 
 
-async def cmd_directory(args: argparse.Namespace) -> int:
+async def _on_migrated(
+    args: argparse.Namespace, run: Callable[[argparse.Namespace, Database], Awaitable[int]], errors: type[Exception]
+) -> int:
+    """A subcommand module's ``run`` on a migrated database; its own errors become one line (exit 2)."""
     settings = _settings(args)
 
     async def work(db: Database) -> int:
         await _require_migrated(db)
         try:
-            return await cli_directory.run(args, db)
-        except cli_directory.CliError as exc:
+            return await run(args, db)
+        except errors as exc:
             raise Fatal(str(exc)) from None
 
     return await _with_db(settings, work)
+
+
+async def cmd_directory(args: argparse.Namespace) -> int:
+    return await _on_migrated(args, cli_directory.run, cli_directory.CliError)
 
 
 async def cmd_broadcast(args: argparse.Namespace) -> int:
-    settings = _settings(args)
-
-    async def work(db: Database) -> int:
-        await _require_migrated(db)
-        try:
-            return await cli_broadcast.run(args, db)
-        except cli_broadcast.CliError as exc:
-            raise Fatal(str(exc)) from None
-
-    return await _with_db(settings, work)
+    return await _on_migrated(args, cli_broadcast.run, cli_broadcast.CliError)
 
 
 def main(argv: list[str] | None = None) -> int:

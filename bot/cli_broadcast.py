@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import csv
 import getpass
 import mimetypes
 import sys
@@ -24,7 +23,7 @@ from sqlalchemy import func, select
 from tqdm import tqdm
 
 from handlers.relay_status import status_of
-from storage import announcements, outbox, readmodel, relays
+from storage import announcements, outbox, readmodel, relays, spreadsheet
 from storage.access import Actor, Role
 from storage.db import Database
 from storage.errors import PocnetError
@@ -32,7 +31,6 @@ from storage.models import Member, OutboxItem, Relay
 from storage.types import utcnow
 
 POLL_SECONDS = 0.5
-_FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
 class CliError(Exception):
@@ -132,11 +130,6 @@ async def _follow(db: Database, number: int, total: int) -> None:
     print(f"announcement #{number}: {sent} sent, {counts.get(outbox.FAILED, 0)} failed")
 
 
-def _cell(value: object) -> str:
-    text = "" if value is None else str(value)
-    return f"'{text}" if text.startswith(_FORMULA) else text  # a spreadsheet must not run it as a formula
-
-
 async def _report(args: argparse.Namespace, db: Database) -> int:
     async with db.transaction() as session:
         relay = await session.get(Relay, args.number)
@@ -152,9 +145,10 @@ async def _report(args: argparse.Namespace, db: Database) -> int:
         ]  # fmt: skip
     header = ("member_id", "name", "state", "platform", "status", "sent_at", "acknowledged_at", "error")
     if args.csv:
-        writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(header)
-        writer.writerows([_cell(v) for v in row] for row in rows)
+        out = spreadsheet.writer(sys.stdout)  # formula-safe, as every CSV pocnet writes
+        out.writerow(header)
+        for row in rows:
+            out.writerow(row)
         return 0
     print(f"announcement #{relay.id} · {relay.audience} · {len(rows)} recipients")
     for row in rows:

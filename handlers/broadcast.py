@@ -19,7 +19,7 @@ from bot.dialogs import dialog, on_confirm
 from bot.transports.base import Incoming
 from handlers.relay import keep_file
 from handlers.relay_status import ACKNOWLEDGED, DELIVERED, FAILED, NO_ACCOUNT, QUEUED, status_of
-from storage import announcements
+from storage import announcements, relays
 from storage.access import Role
 from storage.announcements import Audience, Draft
 from storage.errors import N_, InvalidInput, NotFound
@@ -161,8 +161,7 @@ def summary(ctx: Context, relay: Relay) -> str:
     aliases=("entregas", "livraisons"),
 )
 async def deliveries(msg: Incoming, ctx: Context) -> None:
-    number = ctx.args.strip().lstrip("#")
-    if not number:
+    if not ctx.args.strip():
         rows = list(await ctx.session.scalars(
             select(Relay).where(Relay.mode == "announce").order_by(Relay.id.desc()).limit(10)))  # fmt: skip
         if not rows:
@@ -171,9 +170,10 @@ async def deliveries(msg: Incoming, ctx: Context) -> None:
         ctx.reply("\n".join([ctx._(N_("Recent announcements (/deliveries <number> for who is missing):")),
                              *(summary(ctx, r) for r in rows)]))  # fmt: skip
         return
-    if not number.isdigit() or len(number) > 9:
+    number = relays.number_in(ctx.args)
+    if number is None:
         raise InvalidInput(N_("Announcement numbers look like 12 or #12."))
-    relay = await ctx.session.get(Relay, int(number))
+    relay = await ctx.session.get(Relay, number)
     if relay is None or relay.mode != "announce":
         raise NotFound(N_("There is no announcement #{number}."), number=number)
     missing: defaultdict[str, list[str]] = defaultdict(list)

@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 from typing import Any
 
@@ -20,13 +19,11 @@ from bot.dialogs import dialog, on_confirm
 from bot.transports.base import Attachment, Incoming
 from handlers.relay_status import show_relay
 from storage import audit, relays, tlp
-from storage.audience import Audience, Item, parse_audience, parse_line
+from storage.audience import URGENT_WORDS, Audience, Item, parse_audience, parse_line
 from storage.errors import N_, InvalidInput
 from storage.models import Member, Relay, StoredFile
 from storage.text import fold
 
-_NUMBER = re.compile(r"#?(\d{1,9})")
-_URGENT = {"urgent", "urgente", "urgence"}
 DIALOG = "relay"
 
 
@@ -161,9 +158,9 @@ async def relay(msg: Incoming, ctx: Context) -> None:
         await ctx.open_dialog(DIALOG, step="audience")
         ctx.reply(ctx._(AUDIENCE_QUESTION))
         return
-    number = _NUMBER.fullmatch(args.strip())
+    number = relays.number_in(args)
     if number is not None:
-        await show_relay(ctx, int(number.group(1)))
+        await show_relay(ctx, number)
         return
     line = parse_line(await ctx.snapshot(), args)
     if not line.audience.items:
@@ -207,8 +204,8 @@ async def compose(msg: Incoming, ctx: Context) -> None:
         )
     elif step == "label":
         words = answer.split()[:4]
-        urgent = any(fold(w) in _URGENT for w in words)
-        rest = [w for w in words if fold(w) not in _URGENT]
+        urgent = any(fold(w) in URGENT_WORDS for w in words)
+        rest = [w for w in words if fold(w) not in URGENT_WORDS]
         label = tlp.parse(" ".join(rest)) if rest else tlp.DEFAULT
         refusal = tlp.check_send(label, named_only=_items(data).named_only, in_group=not msg.private)
         if refusal is not None:

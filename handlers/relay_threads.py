@@ -4,7 +4,6 @@ could not be delivered."""
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,17 +19,14 @@ from storage.audience import parse_audience
 from storage.errors import N_, InvalidInput, NotFound
 from storage.models import Member, OutboxItem, RelayCopy
 
-_NUMBER = re.compile(r"#?(\d{1,9})")
-
 
 async def _my_copy(ctx: Context, msg: Incoming, number_text: str | None) -> RelayCopy:
     """The copy of the relay named by number — or, without a number, of the relay this message replies to."""
     number: int | None = None
     if number_text is not None:
-        match = _NUMBER.fullmatch(number_text)
-        if match is None:
+        number = relays.number_in(number_text)
+        if number is None:
             raise InvalidInput(N_("Relay numbers look like 12 or #12."))
-        number = int(match.group(1))
     elif msg.reply_to:
         a = msg.address
         item = await outbox.by_platform_message(ctx.session, a.platform, a.chat_id, msg.reply_to)

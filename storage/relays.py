@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage import hours, outbox
 from storage.models import Member, OutboxItem, Relay, RelayCopy, StoredFile
 from storage.taxonomy import FUNCTION_RANK
+from storage.text import whole_number
 from storage.types import utcnow
 
 KIND = "relay"  # the outbox kind of a relay copy, and the prefix of its reference
@@ -27,6 +28,11 @@ AUDIENCE, AWAY, ESCALATION = "audience", "away", "escalation"
 
 def reference(relay_id: int) -> str:
     return f"{KIND}:{relay_id}"
+
+
+def number_in(text: str) -> int | None:
+    """A relay's (or announcement's) number as people write it: ``12`` or ``#12``; None for anything else."""
+    return whole_number(text.strip().removeprefix("#"))
 
 
 def relay_id_of(ref: str | None) -> int | None:
