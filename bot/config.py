@@ -146,6 +146,11 @@ class RelaySection(Section):
     max_file_mb: int = Field(20, ge=1, le=20)  # Telegram bots download at most 20 MB
 
 
+class FiguresSection(Section):
+    catalogue: str | None = None  # a TOML file (storage/data/indicators.toml's format); None: the built-in one
+    change_factor: float = Field(3.0, gt=1, le=1000)  # a figure this many times the last round's asks a comment
+
+
 class MetricsSection(Section):
     enabled: bool = False
     listen: str = "127.0.0.1"
@@ -166,6 +171,7 @@ class Settings(BaseSettings):
     delivery: DeliverySection = DeliverySection()
     dialogs: DialogsSection = DialogsSection()
     relay: RelaySection = RelaySection()
+    figures: FiguresSection = FiguresSection()
 
     @classmethod
     def settings_customise_sources(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import inspect, select
@@ -19,7 +19,7 @@ def snapshot(obj: Base) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for attr in inspect(obj).mapper.column_attrs:
         value = getattr(obj, attr.key)
-        values[attr.key] = value.isoformat() if isinstance(value, datetime) else value
+        values[attr.key] = value.isoformat() if isinstance(value, datetime | date) else value
     return values
 
 

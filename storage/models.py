@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from storage.types import UTCDateTime, utcnow
@@ -277,3 +289,113 @@ class RelayCopy(Base):
     relay: Mapped[Relay] = relationship(back_populates="copies", lazy="joined")
     member: Mapped[Member] = relationship(foreign_keys=[member_id], lazy="joined")
     outbox: Mapped[OutboxItem | None] = relationship(lazy="joined")
+
+
+class Round(Base):
+    """A reporting round (handlers/figures.py): the figures of one period (``"2025"``: calendar year 2025)
+    that the states in its audience owe by ``deadline``. ``indicators``: codes of the catalogue
+    (storage/catalogue.py); ``states``: ISO codes, empty for every member state. The reminder plan
+    (reminders/) reads ``offsets`` (days before the deadline), then every ``overdue_every`` days after it,
+    at most ``overdue_limit`` times, at ``remind_at`` local time."""
+
+    __tablename__ = "round"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    period: Mapped[str] = mapped_column(String(16), unique=True)
+    indicators: Mapped[list[str]] = mapped_column(JSON, default=list)
+    states: Mapped[list[str]] = mapped_column(JSON, default=list)
+    deadline: Mapped[date] = mapped_column(Date)
+    offsets: Mapped[list[int]] = mapped_column(JSON, default=lambda: [30, 14, 7, 1])
+    overdue_every: Mapped[int] = mapped_column(Integer, default=7)
+    overdue_limit: Mapped[int] = mapped_column(Integer, default=4)
+    remind_at: Mapped[str] = mapped_column(String(5), default="09:00")
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    opened_by: Mapped[str] = mapped_column(String(100))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None
+
+
+class Figure(Base):
+    """One version of one figure a state reported in a round. Reporting an indicator again adds a version;
+    ``current`` marks the latest. ``value`` is None when the figure is not available (kept apart from 0)."""
+
+    __tablename__ = "figure"
+    __table_args__ = (
+        UniqueConstraint("round_id", "state_code", "indicator", "version"),
+        Index("ix_figure_current", "round_id", "state_code", "current"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("round.id", ondelete="CASCADE"))
+    state_code: Mapped[str] = mapped_column(ForeignKey("state.code"))
+    indicator: Mapped[str] = mapped_column(String(32))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    current: Mapped[bool] = mapped_column(Boolean, default=True)
+    value: Mapped[int | None] = mapped_column(Integer)
+    not_available: Mapped[bool] = mapped_column(Boolean, default=False)
+    estimate: Mapped[bool] = mapped_column(Boolean, default=False)
+    provisional: Mapped[bool] = mapped_column(Boolean, default=False)
+    sentences: Mapped[str | None] = mapped_column(String(200))  # as reported, e.g. "3-15y"
+    comment: Mapped[str | None] = mapped_column(Text)  # why a check was overridden, or any remark
+    submitted_by: Mapped[int | None] = mapped_column(ForeignKey("member.id"))  # None: the command line
+    submitted_by_label: Mapped[str] = mapped_column(String(100))  # audit name ("member:7", "cli:ana")
+    on_behalf: Mapped[bool] = mapped_column(Boolean, default=False)  # the Secretariat entered it for the state
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class FigureDraft(Base):
+    """What a member entered in the guided /report dialog and has not yet confirmed: kept when the dialog
+    times out, offered again when they come back."""
+
+    __tablename__ = "figure_draft"
+
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"), primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("round.id", ondelete="CASCADE"), primary_key=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Meeting(Base):
+    """A meeting the Secretariat records (reminders/): members are reminded before the registration
+    deadline and before it starts, in their own time zone, with an .ics file. ``states``: empty for all."""
+
+    __tablename__ = "meeting"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    timezone: Mapped[str] = mapped_column(String(64))  # the zone it was announced in
+    duration_minutes: Mapped[int] = mapped_column(Integer, default=120)
+    place: Mapped[str | None] = mapped_column(String(500))  # a place or a link
+    registration_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    states: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Reminder(Base):
+    """A planned reminder (reminders/): the source of truth the scheduler is rebuilt from. ``key`` names it
+    uniquely (``round:3:member:17:d-30``) so planning twice never plans it twice. ``status``: planned →
+    sent (in the transaction that queued ``outbox_id``) | skipped (superseded, or no longer owed) |
+    cancelled."""
+
+    __tablename__ = "reminder"
+    __table_args__ = (Index("ix_reminder_due", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(120), unique=True)
+    kind: Mapped[str] = mapped_column(String(24))  # round | meeting | registration | reconfirm | digest | announcement
+    round_id: Mapped[int | None] = mapped_column(ForeignKey("round.id", ondelete="CASCADE"), index=True)
+    meeting_id: Mapped[int | None] = mapped_column(ForeignKey("meeting.id", ondelete="CASCADE"))
+    relay_id: Mapped[int | None] = mapped_column(ForeignKey("relay.id", ondelete="CASCADE"))
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"), index=True)
+    step: Mapped[str] = mapped_column(String(24), default="")  # e.g. "d-30", "overdue-2"
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(12), default="planned")
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    note: Mapped[str | None] = mapped_column(String(200))
