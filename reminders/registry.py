@@ -1,0 +1,46 @@
+"""What each kind of reminder does when it comes due, and what plans reminders.
+
+A reminder is a ``storage.models.Reminder`` row; the scheduler (reminders/scheduler.py) claims the rows
+that came due and hands them, grouped by ``kind``, to the function registered for that kind::
+
+    @fires("meeting")
+    async def meeting_due(session: AsyncSession, due: list[Reminder], now: datetime) -> None:
+        for reminder in due: ...   # queue outbox rows, then set status "sent" (or "skipped"),
+                                   # outbox_id and decided_at on each — in this same transaction
+
+Planners add or update ``planned`` rows (idempotently, by ``Reminder.key``); the scheduler runs each at
+start-up and after the changes that call for it::
+
+    @planner
+    async def plan_reconfirmations(session: AsyncSession, now: datetime) -> None: ...
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Reminder
+
+Fire = Callable[[AsyncSession, list[Reminder], datetime], Awaitable[None]]
+Planner = Callable[[AsyncSession, datetime], Awaitable[None]]
+
+FIRES: dict[str, Fire] = {}
+PLANNERS: list[Planner] = []
+
+
+def fires(kind: str) -> Callable[[Fire], Fire]:
+    def register(func: Fire) -> Fire:
+        if kind in FIRES:
+            raise RuntimeError(f"reminder kind {kind!r} registered twice")
+        FIRES[kind] = func
+        return func
+
+    return register
+
+
+def planner(func: Planner) -> Planner:
+    PLANNERS.append(func)
+    return func
