@@ -64,13 +64,15 @@ class Parsed:
     args: str
 
 
-def parse(text: str, bot_username: str | None = None) -> Parsed | None:
-    """``/cmd@bot args`` → Parsed; None when the text is not a command (or is for another bot)."""
+def parse(text: str, *names: str | None) -> Parsed | None:
+    """``/cmd@bot args`` → Parsed; None when the text is not a command, or names another bot than
+    ``names`` (the Telegram bot's username and ``[bot] name``)."""
     match = _COMMAND.match(text.strip())
     if not match:
         return None
     target = match.group("bot")
-    if target and bot_username and target.lower() != bot_username.lower():
+    ours = {name.lower() for name in names if name}
+    if target and ours and target.lower() not in ours:
         return None
     return Parsed(match.group("name").lower(), (match.group("args") or "").strip())
 
@@ -113,7 +115,7 @@ class Router:
     async def _handle(self, msg: Incoming) -> None:
         if not self._admit(msg) or not await self._short_enough(msg, MAX_MESSAGE, TOO_LONG):
             return
-        parsed = parse(msg.text, self.bot_username)
+        parsed = parse(msg.text, self.bot_username, self.settings.bot.name)
         known = REGISTRY.get(parsed.name) if parsed else None
         limit = known.max_arguments if known is not None else MAX_ARGUMENTS  # a relay's text is longer
         if parsed is not None and not await self._short_enough(msg, limit, ARGUMENTS_TOO_LONG, parsed):

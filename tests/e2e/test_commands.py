@@ -20,6 +20,12 @@ async def test_help_lists_what_each_role_may_use(chat: ChatPlatform) -> None:
     assert all(" — " in line for line in contact.splitlines()[1:])  # one line per command
 
 
+async def test_commands_addressed_by_name_in_a_group(chat: ChatPlatform) -> None:
+    """``[bot] name`` (default "pocnet") marks a command as ours; one for another bot is left alone."""
+    assert "State: Mexico (MX)" in await chat.say("/whoami@pocnet", user="MX", private=False)
+    assert await chat.say("/whoami@other_bot", user="MX", private=False) == ""
+
+
 async def test_whoami_shows_the_member_record(chat: ChatPlatform) -> None:
     card = await chat.say("/whoami", user="AR")
     assert "Role: national point of contact" in card
@@ -59,10 +65,6 @@ async def test_unknown_and_malformed_input_get_a_clear_message(chat: ChatPlatfor
     assert "Usage: /deactivate" in await chat.say("/deactivate someone", user="secretariat")
     assert "No member with id 99999" in await chat.say("/deactivate 99999", user="secretariat")
     assert "Unknown state “QQ”" in await chat.say("/invite contact QQ", user="secretariat")
-
-
-async def test_commands_addressed_to_the_bot_in_a_group(chat: ChatPlatform) -> None:
-    assert "Commands you can use" in await chat.say("/help@pocnet_bot", user="MX")
 
 
 async def test_secretariat_deactivates_and_reactivates_with_audit(chat: ChatPlatform) -> None:

@@ -34,6 +34,13 @@ def test_parse_rejects_non_commands_and_other_bots(text: str) -> None:
     assert parse(text, "pocnet_bot") is None
 
 
+def test_parse_knows_the_configured_name_beside_the_telegram_username() -> None:
+    """``[bot] name`` is how people address the bot on Matrix and the console ("/help@pocnet")."""
+    assert parse("/help@PocNet", "pocnet_bot", "pocnet") == parse("/help@pocnet_bot", "pocnet_bot", "pocnet")
+    assert parse("/help@pocnet", None, "pocnet") is not None
+    assert parse("/help@other", None, "pocnet") is None
+
+
 def test_sliding_window_limits_and_recovers() -> None:
     now = [0.0]
     window = SlidingWindow(3, 60.0, clock=lambda: now[0])
