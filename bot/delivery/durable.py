@@ -106,6 +106,9 @@ class PlatformLock:
         self.held = False
 
 
+RECORD_RETRIES = (0.2, 0.5, 1.0, 2.0, 4.0, 8.0)  # seconds between attempts to record an outcome
+
+
 class DurableLane:
     def __init__(
         self,
@@ -218,16 +221,27 @@ class DurableLane:
             )
         return len(rows)
 
+    async def _record(self, row_id: int, outcome: Outcome) -> bool:
+        """Write a send's outcome, retrying a busy or briefly unreachable database: an outcome lost would
+        leave the row "sending" until another process takes over, and then send it a second time."""
+        for pause in (*RECORD_RETRIES, None):
+            try:
+                async with self.db.transaction() as session:
+                    await outbox.record(
+                        session, row_id, message_id=outcome.message_id, error=outcome.error, attempts=outcome.attempts
+                    )
+                return True
+            except (SQLAlchemyError, OSError) as exc:
+                if pause is None or self._stopping:  # the row stays "sending"; the next takeover sends it again
+                    log.warning("outcome not recorded", extra={"id": row_id, "reason": repr(exc)[:200]})
+                    return False
+                await asyncio.sleep(pause)
+        return False  # pragma: no cover (the loop returns)
+
     async def _done(self, platform: str, row_id: int, kind: str, outcome: Outcome) -> None:
         recorded = False
         try:
-            async with self.db.transaction() as session:
-                await outbox.record(
-                    session, row_id, message_id=outcome.message_id, error=outcome.error, attempts=outcome.attempts
-                )
-            recorded = True
-        except (SQLAlchemyError, OSError) as exc:  # the row stays "sending"; the next takeover sends it again
-            log.warning("outcome not recorded", extra={"id": row_id, "reason": repr(exc)[:200]})
+            recorded = await self._record(row_id, outcome)
         finally:
             self._outstanding[platform] -= 1
             if self._outstanding[platform] <= self.batch // 2:

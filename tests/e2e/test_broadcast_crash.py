@@ -48,11 +48,17 @@ def write_config(path: Path, db_file: Path, server: FakeBotAPI, synapse: Synapse
 async def start_bot(config: Path) -> asyncio.subprocess.Process:
     """``pocnet run``; what the console shows is appended to ``console.txt`` next to the configuration."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("POCNET_")} | {"PYTHONPATH": str(ROOT)}
-    with (config.parent / "console.txt").open("ab") as out:
+    with (config.parent / "console.txt").open("ab") as out, (config.parent / "log.txt").open("ab") as log:
         return await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bot.cli", "--config", str(config), "run",
-            cwd=ROOT, env=env, stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=asyncio.subprocess.DEVNULL,
+            cwd=ROOT, env=env, stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=log,
         )  # fmt: skip
+
+
+def warnings(folder: Path) -> str:
+    """The bot's WARNING lines, to say why copies are stuck if they are."""
+    lines = (folder / "log.txt").read_text(encoding="utf-8", errors="replace").splitlines()
+    return "\n".join([line for line in lines if "WARNING" in line or "ERROR" in line][-20:])
 
 
 async def pending(db: Database) -> int:
@@ -114,7 +120,7 @@ async def test_an_announcement_killed_midway_reaches_everyone_once_after_restart
                 await asyncio.sleep(0.5)
                 now_left = await pending(db)
                 stalled = 0.0 if now_left < left else stalled + 0.5
-                assert stalled < 60, f"{now_left} copies stuck"
+                assert stalled < 60, f"{now_left} copies stuck; the bot said:\n{warnings(tmp_path)}"
                 left = now_left
 
             copies = Counter(s.chat_id for s in server.sent if s.text.startswith("Announcement #"))

@@ -177,3 +177,32 @@ async def test_stop_finishes_queued_replies(sqlite_db: Database) -> None:
         delivery.submit(Address("telegram", str(n), str(n)), Outgoing("bye"), key=f"k{n}")
     await delivery.stop(drain=5)
     assert len(platform.sent) == 20
+
+
+@pytest.mark.postgres
+async def test_an_outcome_is_recorded_even_when_the_row_is_locked_for_a_while() -> None:
+    """A send's outcome that cannot be written at once (here: another transaction holds the row longer than
+    the statement timeout) is retried, not dropped: a dropped one leaves the row "sending" for ever."""
+    schema = await _pg_schema()
+    lane_db = Database.from_url(PG_URL, schema=schema, timeout=0.3)
+    other = Database.from_url(PG_URL, schema=schema)
+    try:
+        await lane_db.upgrade()
+        (row_id,) = await queue(lane_db, 1)
+        platform = RecordingPlatform(SystemClock(), delay=lambda to: 0.5)
+        delivery = DeliveryService([platform])
+        lane = DurableLane(lane_db, delivery)
+        delivery.start()
+        await lane.fill("telegram")
+        await eventually(lambda: bool(platform.attempts))  # the send is under way: hold its row
+        async with other.transaction() as session:
+            await session.execute(select(OutboxItem).where(OutboxItem.id == row_id).with_for_update())
+            await asyncio.sleep(1.5)
+        await eventually(lambda: not lane.outstanding, within=20)
+        await delivery.stop()
+        assert [(r.status, r.platform_message_id) for r in await rows(lane_db)] == [("sent", "m1")]
+        assert len(platform.sent) == 1
+    finally:
+        await lane_db.dispose()
+        await other.dispose()
+        await _drop_pg_schema(schema)
