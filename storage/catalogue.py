@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -107,26 +107,24 @@ class Catalogue:
         return dict(self._by_word())
 
     def _by_code(self) -> dict[str, Indicator]:
-        return _index_codes(self)
+        return self._codes
 
     def _by_word(self) -> dict[str, str]:
-        return _index_words(self)
+        return self._words
 
+    @cached_property
+    def _codes(self) -> dict[str, Indicator]:  # built once per catalogue (hashing it per lookup would cost more)
+        return {i.code: i for i in self.indicators}
 
-@lru_cache(maxsize=8)
-def _index_codes(catalogue: Catalogue) -> dict[str, Indicator]:
-    return {i.code: i for i in catalogue.indicators}
-
-
-@lru_cache(maxsize=8)
-def _index_words(catalogue: Catalogue) -> dict[str, str]:
-    words: dict[str, str] = {}
-    for ind in catalogue.indicators:
-        words[ind.code] = ind.code
-        for language in LANGUAGES:
-            for word in (ind.name.get(language), *getattr(ind.aliases, language)):
-                words.setdefault(fold(word), ind.code)
-    return words
+    @cached_property
+    def _words(self) -> dict[str, str]:
+        words: dict[str, str] = {}
+        for ind in self.indicators:
+            words[ind.code] = ind.code
+            for language in LANGUAGES:
+                for word in (ind.name.get(language), *getattr(ind.aliases, language)):
+                    words.setdefault(fold(word), ind.code)
+        return words
 
 
 def load(path: Path | None = None) -> Catalogue:
