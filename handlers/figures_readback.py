@@ -73,9 +73,9 @@ def refuse(ctx: Context, problems: list[Problem]) -> None:
     """Say every refusal at once; nothing is stored."""
     head = ctx.ngettext(
         "Nothing was stored; please correct this figure and send the report again:",
-        "Nothing was stored; please correct these {n} figures and send the report again:",
+        "Nothing was stored; please correct these figures and send the report again:",
         len(problems),
-    ).format(n=len(problems))
+    )
     ctx.reply("\n".join([head, *problem_lines(ctx, problems)]))
 
 
@@ -138,7 +138,7 @@ async def read_back(ctx: Context, row: Round, state_code: str, entries: list[Ent
         lines.append(ctx._(N_("You enter them on behalf of {state}; they will be marked so.")).format(state=name))
     if draft:
         lines.append(ctx._(N_("If you answer no, your draft is kept: /report continues it.")))
-    lines.append(ctx.ngettext("Store this figure?", "Store these {n} figures?", len(entries)).format(n=len(entries)))
+    lines.append(ctx.ngettext("Store this figure?", "Store these figures?", len(entries)))
     payload = {"round": row.id, "state": state_code, "entries": pack(entries), "draft": draft}
     await ctx.confirm("\n".join(lines), ACTION, payload)
 
