@@ -261,6 +261,7 @@ class _Reader:
             value is None
             or value.kind in ("sep", "op")
             or (value.kind == "word" and not had_op and not self.value_like())
+            or (value.kind == "word" and self.is_("op", 1))  # "mla= extradition=3": the next figure's name
         ):
             raise InvalidInput(MISSING, word=word, code=code)
         na = self.na_length() if value.kind == "word" else 0
