@@ -91,8 +91,9 @@ def validate(
     asked = set(row.indicators)
     if not _plain(comment, COMMENT_LENGTH):
         problems.append(Problem(COMMENT_TEXT, {"limit": COMMENT_LENGTH}))
+    by_code = {i.code: i for i in catalogue.indicators}  # one dict: each catalogue lookup hashes the catalogue
     for item in items:
-        indicator = catalogue.get(item.code)
+        indicator = by_code.get(item.code)
         if indicator is None or item.code not in asked:
             problems.append(Problem(NOT_IN_ROUND, {"period": row.period}, item.code))
             continue

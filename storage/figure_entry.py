@@ -183,6 +183,12 @@ class _Reader:
         self.pos = 0
         self.catalogue = catalogue
         self.language = language
+        self.words = catalogue.words()  # once: each catalogue lookup hashes the whole catalogue
+
+    def find(self, word: str) -> str | None:
+        """The code ``word`` names (as Catalogue.find, without a catalogue lookup per word)."""
+        folded = fold(word)
+        return self.words.get(folded) or self.words.get(folded.replace(" ", "_"))
 
     def peek(self, offset: int = 0) -> _Token | None:
         at = self.pos + offset
@@ -249,10 +255,10 @@ class _Reader:
                 words.append(self.tokens[self.pos].text)
                 self.pos += 1
             word = " ".join(words)
-        indicator = self.catalogue.find(word)
-        if indicator is None:
+        found = self.find(word)
+        if found is None:
             raise self.unknown(word)
-        code = indicator.code
+        code = found
         had_op = self.is_("op")
         if had_op:
             self.pos += 1
@@ -309,7 +315,7 @@ def parse(
     state = period = action = comment = None
     while (token := reader.peek()) is not None and token.kind in ("word", "quoted") and not reader.is_("op", 1):
         text = token.text
-        if state is None and period is None and catalogue.find(text) is None and (code := state_named(text)):
+        if state is None and period is None and reader.find(text) is None and (code := state_named(text)):
             state = code
         elif period is None and token.kind == "word" and (text.casefold() in known or _YEAR.fullmatch(text)):
             period = known.get(text.casefold(), text)
