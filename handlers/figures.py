@@ -29,10 +29,11 @@ from handlers.figures_readback import (
     state_name,
 )
 from storage import figure_checks, figure_drafts, figures
-from storage.errors import N_, InvalidInput
+from storage.errors import N_, AccessDenied, InvalidInput
 from storage.figure_entry import Report, parse
 from storage.models import Figure, Member, Round
 
+OWN_STATE = N_("You are not allowed to do that. Members report and see the figures of their own state ({state}) only.")
 HISTORY_SHOWN = 5  # versions of one figure listed by /myreport (the newest)
 
 
@@ -52,7 +53,10 @@ def state_of(ctx: Context, report: Report) -> str:
     state = report.state or ctx.who.state_code
     if state is None:
         raise InvalidInput(N_("Name the state first, e.g. /report MX 2025 mla=3 (or /myreport MX 2025)."))
-    ctx.as_actor.ensure_state(state)
+    try:
+        ctx.as_actor.ensure_state(state)
+    except AccessDenied:
+        raise AccessDenied(OWN_STATE, state=ctx.who.state_code or "") from None
     return state
 
 

@@ -316,7 +316,10 @@ async def test_amendments_keep_their_history(bot: Bot) -> None:
 
 
 async def test_members_report_for_their_own_state_and_the_secretariat_on_behalf(bot: Bot) -> None:
-    assert (await bot.say("/report CO 2025 mla=3")).startswith("You are not allowed to do that.")
+    refusal = await bot.say("/report CO 2025 mla=3")
+    assert refusal == (
+        "You are not allowed to do that. Members report and see the figures of their own state (MX) only."
+    )
     assert (await bot.say("/myreport CO")).startswith("You are not allowed to do that.")
     assert "Name the state first" in await bot.say("/report mla=3", user="secretariat")
     answer = await bot.say("/report Colombia 2025 mla=3", user="secretariat")
