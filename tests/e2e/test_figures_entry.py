@@ -21,6 +21,7 @@ from storage.figures import Entry
 from storage.models import AuditEvent, Figure, FigureDraft, Round
 from storage.types import utcnow
 from tests.conftest import make_settings
+from tests.e2e.telegram_helpers import telegram_bot
 from tests.fakes.chat import ChatPlatform
 
 SYSTEM = Actor.system("test")
@@ -471,3 +472,24 @@ async def test_the_secretariat_guides_an_entry_for_a_state(bot: Bot) -> None:
     assert "Figures of Colombia (CO) for 2025" in answer and "on behalf of Colombia" in answer
     await bot.say("yes", user="secretariat")
     assert (await current(bot.db, "CO"))["mla"].on_behalf
+
+
+async def test_guided_entry_through_telegram_buttons(sqlite_db: Database) -> None:
+    """On the real python-telegram-bot stack: the buttons are pressed, and a typed 1 is one case."""
+    user = 7001
+    async with telegram_bot(sqlite_db) as tg:
+        await open_round(sqlite_db, "2025", indicators=["mla", "extradition", "jit"])
+        await tg.say(user, f"/start {await tg.invite()}")
+        assert "(1/3) Mutual legal assistance" in await tg.say(user, "/report")
+        assert [label for label, _ in tg.last(user).buttons] == ["Skip", "Not available", "Cancel"]
+        assert "(2/3) Extradition" in await tg.press(user, "Not available")
+        assert "(3/3) Joint investigations" in await tg.say(user, "1")
+        assert "(2/3) Extradition" in await tg.press(user, "Back")
+        assert "Your answer so far: 1" in tg.last(user).text
+        answer = await tg.press(user, "Skip")
+        assert "(3/3)" in answer
+        answer = await tg.press(user, "Skip")
+        assert "• Mutual legal assistance: not available" in answer and "• Extradition: 1" in answer
+        assert "Stored 2 figures" in await tg.press(user, "Yes")
+    stored = await current(sqlite_db)
+    assert stored["mla"].not_available and stored["extradition"].value == 1
