@@ -28,7 +28,7 @@ from storage.errors import N_, InvalidInput
 from storage.figure_entry import Item
 from storage.figures import Entry
 from storage.models import Round
-from storage.text import check_line
+from storage.text import check_line, excerpt
 
 SENTENCES_LENGTH = 200  # the column's size (Figure.sentences)
 COMMENT_LENGTH = 500
@@ -65,7 +65,7 @@ def count(raw: str, indicator: Indicator) -> int | Problem:
         if text.isascii() and text.isdigit():  # a long run of digits: say it is out of range, briefly
             return Problem(OUT_OF_BOUNDS, {"value": text[:12] + "…", "min": indicator.min, "max": indicator.max},
                            indicator.code)  # fmt: skip
-        return Problem(NOT_WHOLE, {"value": text[:40]}, indicator.code)
+        return Problem(NOT_WHOLE, {"value": excerpt(text)}, indicator.code)  # what was typed, as plain text
     number = int(text)
     if not indicator.min <= number <= indicator.max:
         return Problem(OUT_OF_BOUNDS, {"value": number, "min": indicator.min, "max": indicator.max}, indicator.code)

@@ -351,6 +351,9 @@ async def test_long_and_hostile_lines_cost_little_and_store_nothing(bot: Bot) ->
     assert "is given twice" in await bot.say("/report " + "mla=1 " * 100)
     assert "too many figures" in await bot.say("/report " + "= " * 700)
     assert "I do not know the indicator" in await bot.say("/report " + "x" * 3000 + "=1")
+    refused = await bot.say('/report mla="\u202e12"')
+    assert "“12” is not a whole number" in refused and "\u202e" not in refused  # quoted back as plain text
+    assert "The comment must be one line of plain text" in await bot.say('/report mla=3 comment:"a\x00b"')
     assert await count_figures(bot.db) == 0
 
 
