@@ -47,6 +47,7 @@ async def discard(session: AsyncSession, member_id: int, round_id: int) -> bool:
     if draft is None:
         return False
     await session.delete(draft)
+    await session.flush()  # gone for the rest of this unit of work too
     return True
 
 

@@ -51,7 +51,7 @@ async def start_bot(db: Database, **settings: object) -> Bot:
         await sample.seed(session, platform="console")
     clock = Clock()
     chat = ChatPlatform("console")
-    app = App(make_settings(str(db.engine.url), **settings), db, [chat], now=clock)
+    app = App(make_settings(db.engine.url.render_as_string(hide_password=False), **settings), db, [chat], now=clock)
     await app.start()
     chat.idle = app.idle
     return Bot(app, chat, clock, db)
@@ -61,6 +61,15 @@ async def start_bot(db: Database, **settings: object) -> Bot:
 async def bot(sqlite_db: Database) -> AsyncIterator[Bot]:
     running = await start_bot(sqlite_db, dialogs={"timeout_minutes": 10})
     await open_round(sqlite_db, "2025")
+    yield running
+    await running.app.stop()
+
+
+@pytest.fixture
+async def any_bot(db: Database) -> AsyncIterator[Bot]:
+    """The same, on SQLite and on PostgreSQL."""
+    running = await start_bot(db, dialogs={"timeout_minutes": 10})
+    await open_round(db, "2025")
     yield running
     await running.app.stop()
 
@@ -99,7 +108,8 @@ async def previous_round(db: Database, values: dict[str, int], state: str = "MX"
 # --- one line, every form, four languages ---------------------------------------------------------------
 
 
-async def test_a_line_in_english_is_read_back_and_stored_on_yes(bot: Bot) -> None:
+async def test_a_line_in_english_is_read_back_and_stored_on_yes(any_bot: Bot) -> None:
+    bot = any_bot
     answer = await bot.say('/report 2025 mla=14 extradition=3 conv_tip=12 sentences:"3-15y"')
     assert "Figures of Mexico (MX) for 2025, as I read them:" in answer
     assert "• Mutual legal assistance: 14" in answer
@@ -296,7 +306,8 @@ async def test_a_catalogue_cross_check_counts_stored_and_new_figures(sqlite_db: 
 # --- amendments, history, state scope -------------------------------------------------------------------
 
 
-async def test_amendments_keep_their_history(bot: Bot) -> None:
+async def test_amendments_keep_their_history(any_bot: Bot) -> None:
+    bot = any_bot
     await bot.say("/report mla=3")
     await bot.say("yes")
     answer = await bot.say("/report mla=5 prov")
@@ -360,7 +371,8 @@ async def test_long_and_hostile_lines_cost_little_and_store_nothing(bot: Bot) ->
 # --- the guided entry -------------------------------------------------------------------------------------
 
 
-async def test_guided_entry_walks_the_indicators_and_reads_back(bot: Bot) -> None:
+async def test_guided_entry_walks_the_indicators_and_reads_back(any_bot: Bot) -> None:
+    bot = any_bot
     first = await bot.say("/report")
     assert first.startswith("(1/14) Mutual legal assistance [mla]\nNumber of cases of mutual legal assistance")
     labels = [label for label, _ in bot.chat.sent[-1].message.buttons]
