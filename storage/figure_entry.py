@@ -330,7 +330,7 @@ def parse(
         if token.kind == "sep":
             reader.pos += 1
             continue
-        mark = fold(token.text) if token.kind == "word" else ""
+        mark = fold(token.text) if token.kind == "word" and reader.find(token.text) is None else ""
         if mark in COMMENT and (reader.is_("op", 1) or reader.is_("quoted", 1)):
             comment = reader.text_after_mark(token.text)
             continue
