@@ -16,7 +16,8 @@ hands it every plain answer — text, a number, a button press — before treati
 A dialog whose answers are typed values (a figure: "2" is two cases, not the second button) sets
 ``WORDS: True`` in its data: its buttons then stand for words the dialog reads ("skip", "n/a"), sent as
 they are when pressed and shown as "Skip: skip" where a platform has no buttons, and typed numbers reach
-the dialog as text. ``@on_cancel(kind)`` says what /cancel tells the member (e.g. that a draft is kept).
+the dialog as text. ``@on_cancel(kind)`` says what /cancel tells the member (e.g. that a draft is kept),
+``EXPIRED[kind]`` what an answer that comes after the dialog expired is told.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ DIALOGS: dict[str, DialogHandler] = {}
 CONFIRMED: dict[str, ConfirmHandler] = {}
 REPLIES: dict[str, ReplyHandler] = {}  # outbox kind → what a reply to such a delivered message does
 CANCELLED: dict[str, ConfirmHandler] = {}  # dialog kind → what /cancel says (given the dialog's data)
+EXPIRED: dict[str, str] = {}  # dialog kind → what an answer after its expiry is told (marked with N_)
 
 CHOICE = "choice"  # numbered choices offered by a command; the router re-runs the chosen command
 STALE = object()  # a button of a choice that is no longer open

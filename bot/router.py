@@ -29,7 +29,7 @@ from bot.commands import ARGUMENTS, MESSAGE_LIMIT, REGISTRY, Command
 from bot.config import Settings
 from bot.context import Context, Limits, Sender
 from bot.delivery.service import DeliveryService
-from bot.dialogs import CHOICE, DIALOGS, REPLIES, STALE, WORDS, looks_like_button, resolve_answer
+from bot.dialogs import CHOICE, DIALOGS, EXPIRED, REPLIES, STALE, WORDS, looks_like_button, resolve_answer
 from bot.i18n import Translator, best_language, translator
 from bot.messages import DEACTIVATED, ONBOARDING
 from bot.metrics import Metrics
@@ -263,6 +263,7 @@ class Router:
             return
         dialog = await dialogs.get(ctx.session, *ctx.dialog_key)
         expired = dialog is not None and dialog.expires_at <= ctx.now()
+        expired_kind = dialog.kind if dialog is not None else ""
         if dialog is not None and expired:
             await dialogs.close(ctx.session, ctx.dialog_key)
             dialog = None
@@ -281,7 +282,7 @@ class Router:
             ctx.dialog = dialog  # /cancel closes it
         if parsed is None:
             if expired:
-                ctx.reply(ctx._(N_("That question has expired. Please start again.")))
+                ctx.reply(ctx._(EXPIRED.get(expired_kind) or N_("That question has expired. Please start again.")))
             elif looks_like_button(text):
                 ctx.reply(ctx._(N_("That choice is no longer open. Please start again.")))
             elif not text.startswith("/"):

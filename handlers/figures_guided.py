@@ -18,10 +18,11 @@ from __future__ import annotations
 from typing import Any
 
 from bot.context import Context
-from bot.dialogs import WORDS, dialog, on_cancel
+from bot.dialogs import EXPIRED, WORDS, dialog, on_cancel
 from bot.transports.base import Incoming
 from handlers.figures_readback import (
     CANCEL,
+    CANCEL_WORDS,
     DIALOG,
     catalogue_of,
     check_and_read_back,
@@ -37,7 +38,6 @@ from storage.text import check_line, fold
 
 SKIP_WORDS = frozenset({"skip", "next", "omitir", "saltar", "siguiente", "pular", "proximo", "passer", "suivant"})
 BACK_WORDS = frozenset({"back", "previous", "atras", "anterior", "voltar", "retour", "precedent"})
-CANCEL_WORDS = frozenset({"cancel", "cancelar", "annuler", "stop"})
 ANSWER_LENGTH = 120  # characters of an answer read as a value
 
 
@@ -207,11 +207,14 @@ async def value_answer(ctx: Context, row: Round, draft: FigureDraft, position: i
     await advance(ctx, row, draft, position)
 
 
+EXPIRED[DIALOG] = N_(
+    "That question has expired. Your answers so far are kept as a draft: send /report to continue, or "
+    "/report discard to delete them."
+)
+
+
 @on_cancel(DIALOG)
 async def cancelled(msg: Incoming, ctx: Context, data: dict[str, Any]) -> None:
-    if not data.get("draft"):
-        ctx.reply(ctx._(N_("Cancelled. Nothing was stored.")))
-        return
     draft = await figure_drafts.get(ctx.session, ctx.who.id, int(data["round"]))
     n = len(figure_drafts.values(draft)) if draft is not None else 0
     ctx.reply(

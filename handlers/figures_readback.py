@@ -7,7 +7,7 @@ import dataclasses
 from typing import Any
 
 from bot.context import Context
-from bot.dialogs import WORDS, on_confirm
+from bot.dialogs import WORDS, dialog, on_cancel, on_confirm
 from bot.transports.base import Incoming
 from storage import figure_checks, figure_drafts, figures
 from storage.catalogue import Catalogue, cached
@@ -15,11 +15,13 @@ from storage.errors import N_, InvalidInput, NotFound
 from storage.figure_checks import Problem
 from storage.figures import Entry
 from storage.models import Figure, Round
-from storage.text import check_line
+from storage.text import check_line, fold
 
-DIALOG = "figures"  # the guided entry and the comment question share one dialog kind (handlers/figures_guided.py)
+DIALOG = "figures"  # the guided entry, its comment question included (handlers/figures_guided.py)
+COMMENT_DIALOG = "figures.comment"  # the comment question of a one-line report
 ACTION = "figures.record"
 CANCEL = N_("Cancel")
+CANCEL_WORDS = frozenset({"cancel", "cancelar", "annuler", "stop"})  # typed instead of /cancel (folded)
 
 
 def catalogue_of(ctx: Context) -> Catalogue:
@@ -96,7 +98,7 @@ async def check_and_read_back(ctx: Context, row: Round, state_code: str, entries
     if open_warnings:
         data = {"round": row.id, "state": state_code, "entries": pack(entries), "draft": draft,
                 "warned": sorted({p.code for p in open_warnings if p.code}), WORDS: True}  # fmt: skip
-        await ctx.open_dialog(DIALOG, step="comment", data=data)
+        await ctx.open_dialog(DIALOG if draft else COMMENT_DIALOG, step="comment", data=data)
         lines = [ctx._(N_("Please check:")), *problem_lines(ctx, open_warnings)]
         lines.append(ctx._(N_(
             "If the figures are right, send a comment that explains them (it is stored with them). "
@@ -117,6 +119,21 @@ async def with_comment(ctx: Context, data: dict[str, Any], answer: str) -> None:
                for e in unpack(data["entries"])]  # fmt: skip
     row = await round_by_id(ctx, int(data["round"]))
     await read_back(ctx, row, str(data["state"]), entries, draft=bool(data.get("draft")))
+
+
+@dialog(COMMENT_DIALOG)
+async def comment_answer(msg: Incoming, ctx: Context) -> None:
+    assert ctx.dialog is not None
+    if fold(ctx.args[:20]) in CANCEL_WORDS:
+        await ctx.close_dialog()
+        await comment_cancelled(msg, ctx, {})
+        return
+    await with_comment(ctx, dict(ctx.dialog.data), ctx.args)
+
+
+@on_cancel(COMMENT_DIALOG)
+async def comment_cancelled(msg: Incoming, ctx: Context, data: dict[str, Any]) -> None:
+    ctx.reply(ctx._(N_("Cancelled. Nothing was stored.")))
 
 
 async def round_by_id(ctx: Context, round_id: int) -> Round:

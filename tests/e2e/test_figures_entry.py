@@ -248,6 +248,8 @@ async def test_a_big_change_since_the_last_round_needs_a_comment(bot: Bot) -> No
     # asked again, answered with /cancel: nothing stored
     assert "send a comment" in await bot.say("/report mla=1")
     assert "Cancelled. Nothing was stored." in await bot.say("/cancel")
+    assert "send a comment" in await bot.say("/report mla=1")
+    assert "Cancelled. Nothing was stored." in await bot.say("annuler")  # the word, in any language
     assert (await current(bot.db))["mla"].value == 40
     # a comment given in the line is the explanation
     answer = await bot.say('/report mla=2 comment:"counting changed: requests, not cases"')
@@ -440,7 +442,9 @@ async def test_a_timed_out_guided_entry_keeps_its_draft(bot: Bot) -> None:
     await bot.say("back")
     await bot.say("9")  # mla again: 9
     bot.clock.moment += timedelta(minutes=11)
-    assert "That question has expired" in await bot.say("3")
+    assert "That question has expired. Your answers so far are kept as a draft: send /report to continue" in (
+        await bot.say("3")
+    )
     draft = await draft_of(bot.db)
     assert draft is not None and draft.data["values"]["mla"]["value"] == 9 and draft.data["position"] == 1
     assert "with 1 figure. Continue it" in await bot.say("/report")
