@@ -12,6 +12,12 @@ hands it every plain answer — text, a number, a button press — before treati
 
     @on_confirm("broadcast.send")           # runs on "yes" (or its button); "no" cancels
     async def send(msg: Incoming, ctx: Context, payload: dict) -> None: ...
+
+A dialog whose answers are typed values (a figure: "2" is two cases, not the second button) sets
+``WORDS: True`` in its data: its buttons then stand for words the dialog reads ("skip", "n/a"), sent as
+they are when pressed and shown as "Skip: skip" where a platform has no buttons, and typed numbers reach
+the dialog as text. ``@on_cancel(kind)`` says what /cancel tells the member (e.g. that a draft is kept),
+``EXPIRED[kind]`` what an answer that comes after the dialog expired is told.
 """
 
 from __future__ import annotations
@@ -36,9 +42,12 @@ ReplyHandler = Callable[["Incoming", "Context", "OutboxItem"], Awaitable[None]]
 DIALOGS: dict[str, DialogHandler] = {}
 CONFIRMED: dict[str, ConfirmHandler] = {}
 REPLIES: dict[str, ReplyHandler] = {}  # outbox kind → what a reply to such a delivered message does
+CANCELLED: dict[str, ConfirmHandler] = {}  # dialog kind → what /cancel says (given the dialog's data)
+EXPIRED: dict[str, str] = {}  # dialog kind → what an answer after its expiry is told (marked with N_)
 
 CHOICE = "choice"  # numbered choices offered by a command; the router re-runs the chosen command
 STALE = object()  # a button of a choice that is no longer open
+WORDS = "words"  # in a dialog's data: its answers are typed text, its buttons stand for words (see above)
 
 _BUTTON = re.compile(r"([0-9a-f]{6})\.(\d{1,3})")
 _NUMBER = re.compile(r"\d{1,3}")  # a choice typed as its number (longer digit strings are just text)
@@ -59,6 +68,16 @@ def dialog(kind: str) -> Callable[[DialogHandler], DialogHandler]:
 def on_confirm(action: str) -> Callable[[ConfirmHandler], ConfirmHandler]:
     def register(func: ConfirmHandler) -> ConfirmHandler:
         CONFIRMED[action] = func
+        return func
+
+    return register
+
+
+def on_cancel(kind: str) -> Callable[[ConfirmHandler], ConfirmHandler]:
+    """What /cancel says when it ends a dialog of ``kind`` (the dialog is already closed)."""
+
+    def register(func: ConfirmHandler) -> ConfirmHandler:
+        CANCELLED[kind] = func
         return func
 
     return register

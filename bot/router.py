@@ -29,7 +29,7 @@ from bot.commands import ARGUMENTS, MESSAGE_LIMIT, REGISTRY, Command
 from bot.config import Settings
 from bot.context import Context, Limits, Sender
 from bot.delivery.service import DeliveryService
-from bot.dialogs import CHOICE, DIALOGS, REPLIES, STALE, looks_like_button, resolve_answer
+from bot.dialogs import CHOICE, DIALOGS, EXPIRED, REPLIES, STALE, WORDS, looks_like_button, resolve_answer
 from bot.i18n import Translator, best_language, translator
 from bot.messages import DEACTIVATED, ONBOARDING
 from bot.metrics import Metrics
@@ -265,6 +265,7 @@ class Router:
             return
         dialog = await dialogs.get(ctx.session, *ctx.dialog_key)
         expired = dialog is not None and dialog.expires_at <= ctx.now()
+        expired_kind = dialog.kind if dialog is not None else ""
         if dialog is not None and expired:
             await dialogs.close(ctx.session, ctx.dialog_key)
             dialog = None
@@ -283,7 +284,7 @@ class Router:
             ctx.dialog = dialog  # /cancel closes it
         if parsed is None:
             if expired:
-                ctx.reply(ctx._(N_("That question has expired. Please start again.")))
+                ctx.reply(ctx._(EXPIRED.get(expired_kind) or N_("That question has expired. Please start again.")))
             elif looks_like_button(text):
                 ctx.reply(ctx._(N_("That choice is no longer open. Please start again.")))
             elif not text.startswith("/"):
@@ -387,8 +388,8 @@ class Router:
         "2" typed on Matrix or a button pressed on Telegram means the same after a restart. Button data sent
         to the platform is short and names the choice, so a press on an old keyboard is recognised."""
         offered = [(n, o) for n, (_, o) in enumerate(ctx.replies) if o.buttons]
-        if not offered or ctx.sender is None:
-            return
+        if not offered or ctx.sender is None or (ctx.dialog is not None and ctx.dialog.data.get(WORDS)):
+            return  # nothing offered, or an open dialog whose buttons stand for words it reads
         number, message = offered[-1]
         options = [data for _label, data in message.buttons]
         if ctx.dialog is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.commands import command, commands_for
 from bot.context import Context
+from bot.dialogs import CANCELLED
 from bot.transports.base import Incoming
 from storage.errors import N_
 
@@ -22,5 +23,9 @@ async def cancel(msg: Incoming, ctx: Context) -> None:
     if ctx.dialog is None:
         ctx.reply(ctx._("There is nothing to cancel."))
         return
+    kind, data = ctx.dialog.kind, dict(ctx.dialog.data)
     await ctx.close_dialog()
+    if kind in CANCELLED:
+        await CANCELLED[kind](msg, ctx, data)
+        return
     ctx.reply(ctx._("Cancelled. Nothing was done."))

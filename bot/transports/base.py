@@ -5,6 +5,7 @@ Handlers never import telegram or nio: they see ``Incoming`` and produce ``Outgo
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -57,11 +58,15 @@ class Outgoing:
 Deliver = Callable[[Incoming], Awaitable[None]]
 
 
+_CHOICE = re.compile(r"[0-9a-f]{6}\.\d{1,3}")  # a numbered choice kept by the router (bot/dialogs.py)
+
+
 def buttons_as_text(buttons: tuple[tuple[str, str], ...]) -> list[str]:
-    """Buttons where a platform has none: numbered choices (the open dialog reads the number), or the
-    command a button stands for, to be typed (``Acknowledge: /ack 12`` on a relay that arrived later)."""
+    """Buttons where a platform has none: numbered choices (the open dialog reads the number), or what a
+    button stands for, to be typed: a command (``Acknowledge: /ack 12`` on a relay that arrived later) or a
+    word an open dialog reads (``Skip: skip``)."""
     return [
-        f"{label}: {data}" if data.startswith("/") else f"{n}) {label}" for n, (label, data) in enumerate(buttons, 1)
+        f"{n}) {label}" if _CHOICE.fullmatch(data) else f"{label}: {data}" for n, (label, data) in enumerate(buttons, 1)
     ]
 
 

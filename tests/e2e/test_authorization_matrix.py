@@ -11,6 +11,7 @@ Actors (on the fake chat, see tests/conftest.py):
 
 Targets: ``own`` is Mexico or Héctor Ugalde (an official of Mexico), ``other`` is Colombia or Camilo Restrepo
 (an official of Colombia), ``oas`` is a member of the Secretariat's staff (no chat account) or the desk.
+A reporting round for 2025 is open (for /report and /myreport).
 
 A command without a row in ``MATRIX`` fails ``test_every_command_has_a_row``: a new command cannot ship
 until someone decides who may run it.
@@ -22,7 +23,7 @@ import asyncio
 import shutil
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,11 +33,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.commands import REGISTRY
 from bot.messages import DEACTIVATED, ONBOARDING
-from storage import invites, members, sample
+from storage import catalogue, figures, invites, members, sample
 from storage.access import Actor, Role
 from storage.db import Database
 from storage.errors import AccessDenied
-from storage.models import Invite, Member, Relay
+from storage.models import Figure, Invite, Member, Relay
 from storage.types import utcnow
 from tests.fakes.chat import ChatPlatform
 
@@ -331,6 +332,24 @@ MATRIX: dict[str, Row] = {
         changes=of_target("active"),
         inactive_target=True,
     ),
+    "report": Row(
+        {"own": "MX 2025 mla=3", "other": "CO 2025 mla=3"},
+        {
+            **OUTSIDERS,
+            **{a: {"own": allowed("as I read them"), "other": scope()} for a in ("official", "contact")},
+            "secretariat": allowed("as I read them"),
+        },
+        changes=count(Figure),
+        confirm="Stored 1 figure of",
+    ),
+    "myreport": Row(
+        {"own": "MX 2025", "other": "CO 2025"},
+        {
+            **OUTSIDERS,
+            **{a: {"own": allowed("figures for 2025"), "other": scope()} for a in ("official", "contact")},
+            "secretariat": allowed("figures for 2025"),
+        },
+    ),
     "audit": Row(
         {"own": "MX", "other": "CO", "oas": "{oas}"},
         secretariat_only(per_target(allowed("Mexico (MX)"), allowed("Colombia (CO)"), allowed("Inés Calderón (#"))),
@@ -405,6 +424,7 @@ async def _build_world(session: AsyncSession) -> World:
     contact = await session.scalar(select(Member).where(Member.state_code == "MX", Member.function == "npc"))
     assert contact is not None
     new = await invites.create(session, system, role=Role.OFFICIAL, state_code="MX")
+    await figures.open_round(session, system, catalogue.cached(None), "2025", date(2026, 3, 31))  # for /report
     desk = (await named("Secretariat Desk")).id
     ids = {"own": (await named("Héctor Ugalde")).id, "other": (await named("Camilo Restrepo")).id, "oas": staff.id,
            "desk": desk, "official": police.id, "deactivated": fiu.id, "contact": contact.id, "secretariat": desk}  # fmt: skip
