@@ -32,6 +32,14 @@ class Attachment:
 
 
 MAX_FILE_BYTES = 20 * 1024 * 1024  # the most a Telegram bot may download; pocnet takes no more anywhere
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def png_size(data: bytes) -> tuple[int, int] | None:
+    """Width and height of a PNG, from its header; None when ``data`` is not a PNG."""
+    if not data.startswith(PNG_SIGNATURE) or len(data) < 24 or data[12:16] != b"IHDR":
+        return None
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
 
 
 @dataclass(frozen=True)
