@@ -23,7 +23,7 @@ from bot.context import Context
 from bot.i18n import Translator
 from bot.transports.base import Attachment, Incoming
 from handlers.rounds import day_text, round_line
-from storage import figure_status, figures
+from storage import figure_status, figures, states
 from storage.access import Actor
 from storage.errors import N_, InvalidInput, NotFound
 from storage.figure_status import RoundProgress, StateProgress
@@ -70,8 +70,9 @@ def _codes(states: list[StateProgress]) -> str:
 
 
 async def _own(ctx: Context, row: Round) -> str:
-    state = ctx.who.state_code or ""
-    progress = await figure_status.owed_by(ctx.session, ctx.as_actor, row, state)
+    code = ctx.who.state_code or ""
+    progress = await figure_status.owed_by(ctx.session, ctx.as_actor, row, code)
+    state = (await states.get(ctx.session, code)).name(ctx.language)
     if progress is None:
         return ctx._("The round for {period} does not ask figures of {state}.").format(period=row.period, state=state)
     if not progress.owed:

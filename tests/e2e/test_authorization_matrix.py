@@ -36,7 +36,7 @@ from storage import invites, members, sample
 from storage.access import Actor, Role
 from storage.db import Database
 from storage.errors import AccessDenied
-from storage.models import Invite, Member, Relay
+from storage.models import Invite, Member, Relay, Round
 from storage.types import utcnow
 from tests.fakes.chat import ChatPlatform
 
@@ -331,6 +331,12 @@ MATRIX: dict[str, Row] = {
         changes=of_target("active"),
         inactive_target=True,
     ),
+    "round": Row(
+        f"open 2025 deadline {utcnow().year + 1}-03-31",
+        secretariat_only(allowed("The round for 2025 is open")),
+        changes=count(Round),
+    ),
+    "status": Row("", members_may(allowed("There is no open reporting round.", changes=False))),
     "audit": Row(
         {"own": "MX", "other": "CO", "oas": "{oas}"},
         secretariat_only(per_target(allowed("Mexico (MX)"), allowed("Colombia (CO)"), allowed("Inés Calderón (#"))),
