@@ -9,22 +9,26 @@ from __future__ import annotations
 import csv
 import io
 from datetime import date
+from pathlib import Path
 
 import openpyxl
 import pytest
+from nio import RoomMessageImage
 from PIL import Image
 from sqlalchemy import select
 
 from bot.transports.base import PNG_SIGNATURE, Outgoing, png_size
 from bot.transports.telegram import is_photo
 from storage import catalogue, figures, spreadsheet
-from storage.access import Actor
+from storage.access import Actor, Role
 from storage.db import Database
 from storage.figure_export import COLUMNS
 from storage.models import AuditEvent, Member, Round
 from storage.types import utcnow
+from tests.e2e.matrix_helpers import MatrixUser, matrix_bot
 from tests.e2e.telegram_helpers import telegram_bot
 from tests.fakes.chat import ChatPlatform
+from tests.servers.synapse import Synapse
 
 SYSTEM = Actor.system("test")
 CODES = catalogue.cached().codes  # mla, extradition, jit, … (14)
@@ -256,6 +260,24 @@ async def test_the_chart_arrives_on_telegram_as_a_photo(sqlite_db: Database) -> 
         name, content = sent.document
         assert name == "pocnet-status-2025.png" and content.startswith(PNG_SIGNATURE)
         assert sent.text == "Reporting round 2025: figures by state"
+
+
+async def test_the_chart_arrives_on_matrix_as_an_image(synapse: Synapse, sqlite_db: Database, tmp_path: Path) -> None:
+    async with matrix_bot(synapse, sqlite_db, tmp_path / "bot") as bot, MatrixUser(synapse, tmp_path / "sec") as desk:
+        room = await desk.dm(bot.user_id)
+        code = await bot.invite_code(Role.SECRETARIAT, None)
+        await desk.say(room, f"/start {code}")
+        await setup_round(sqlite_db)
+        images: list[RoomMessageImage] = []
+        desk.client.add_event_callback(lambda r, e: images.append(e), RoomMessageImage)  # type: ignore[arg-type]
+        assert await desk.say(room, "/status chart") == "Reporting round 2025: figures by state"
+        await desk.wait(lambda: bool(images))
+        image = images[0]
+        info = image.source["content"]["info"]
+        assert image.body == "pocnet-status-2025.png" and info["mimetype"] == "image/png"
+        response = await desk.client.download(image.url)
+        content = response.body  # type: ignore[union-attr]
+        assert content.startswith(PNG_SIGNATURE) and (info["w"], info["h"]) == png_size(content)
 
 
 @pytest.mark.parametrize(
