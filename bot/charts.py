@@ -1,14 +1,16 @@
 """The submission-status chart of a reporting round, as a PNG: one horizontal bar per state showing the
 share of the round's indicators it has reported, coloured complete / partial / nothing yet.
 
-Rendering is CPU work (about half a second for 35 states): callers on the event loop run :func:`status_png` in a
-thread (``asyncio.to_thread``). It uses matplotlib's object API with the Agg canvas only — no pyplot, no
-global figure state, no display — so two charts may be drawn at once in different threads.
+Rendering is CPU work (about half a second for 35 states): callers on the event loop run :func:`status_png`
+in a thread (``asyncio.to_thread``). It uses matplotlib's object API with the Agg canvas only — no pyplot, no
+global figure state, no display; charts asked for at the same moment are drawn one after the other, so they
+never keep more than one core busy.
 """
 
 from __future__ import annotations
 
 import io
+import threading
 from dataclasses import dataclass
 
 from storage.figure_status import STATUSES, RoundProgress
@@ -17,6 +19,7 @@ from storage.text import fold
 COLOURS = {"complete": "#2e7d32", "partial": "#f9a825", "none": "#c62828"}
 TRACK = "#e6e6e6"  # the whole bar (100 %) behind each state's share
 DPI = 100
+_ONE_AT_A_TIME = threading.Lock()  # charts asked together are drawn in turn: at most one core busy with them
 WIDTH = 8.5  # inches; the height grows with the number of states
 
 
@@ -32,6 +35,11 @@ class ChartTexts:
 
 def status_png(progress: RoundProgress, names: dict[str, str], texts: ChartTexts) -> bytes:
     """The chart; ``names`` maps state codes to the names shown (in the reader's language)."""
+    with _ONE_AT_A_TIME:
+        return _draw(progress, names, texts)
+
+
+def _draw(progress: RoundProgress, names: dict[str, str], texts: ChartTexts) -> bytes:
     from matplotlib.figure import Figure
     from matplotlib.patches import Patch
     from matplotlib.ticker import PercentFormatter

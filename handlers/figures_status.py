@@ -34,7 +34,9 @@ CHART_WORDS = {"chart", "grafico", "graphique", "grafique"}
 USAGE = N_("Usage: /status [year], or /status chart [year]")
 
 
-@command("status", help=N_("Who has reported the figures of a round"), usage=N_("[chart] [year]"))
+@command(
+    "status", help=N_("Who has reported the figures of a round"), usage=N_("[chart] [year]"), aliases=("estado", "etat")
+)
 async def status(msg: Incoming, ctx: Context) -> None:
     words = ctx.args.split()
     if words and fold(words[0]) in CHART_WORDS:

@@ -88,6 +88,7 @@ def _codes(word: str) -> list[str]:
     help=N_("Open, close or list reporting rounds"),
     usage=N_("[open <year> deadline <date> | close <year> | deadline <year> <date>]"),
     roles={Role.SECRETARIAT},
+    aliases=("ronda", "rodada", "cycle"),
 )
 async def round_(msg: Incoming, ctx: Context) -> None:
     words = ctx.args.split()

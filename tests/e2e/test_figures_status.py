@@ -6,6 +6,7 @@ conversation then runs through the real router, handlers and delivery on the fak
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from datetime import date
@@ -78,6 +79,7 @@ async def test_secretariat_sees_who_reported_everything_part_or_nothing(chat: Ch
     assert lines[2] == "Partial (1): CO 2/14"
     assert lines[3].startswith("Nothing yet (33): AG, AR, BB,") and "CO" not in lines[3] and "MX" not in lines[3]
     assert await chat.say("/status 2025", user="secretariat") == answer
+    assert await chat.say("/estado", user="secretariat") == answer
     assert await chat.say("/status 1999", user="secretariat") == "There is no reporting round for 1999."
     assert "Usage: /status" in await chat.say("/status 2025 2024", user="secretariat")
 
@@ -248,6 +250,30 @@ async def test_status_chart_is_a_png_of_every_state(chat: ChatPlatform) -> None:
     assert await chat.say("/status graphique 2025", user="secretariat") == "Cycle de rapport 2025 : chiffres par État"
     french = attachment_of(chat, "secretariat").attachment
     assert french is not None and french.content != sent.content  # the words on the picture are French too
+
+
+async def test_drawing_a_chart_does_not_stop_the_event_loop(chat: ChatPlatform) -> None:
+    """The chart is drawn in a worker thread: the loop keeps ticking (other members' messages go on)."""
+    await setup_round(db_of(chat))
+    loop = asyncio.get_running_loop()
+    gaps: list[float] = []
+    done = asyncio.Event()
+
+    async def ticker() -> None:
+        last = loop.time()
+        while not done.is_set():
+            await asyncio.sleep(0.01)
+            gaps.append(loop.time() - last)
+            last = loop.time()
+
+    task = asyncio.create_task(ticker())
+    start = loop.time()
+    await chat.say("/status chart", user="secretariat")
+    took = loop.time() - start
+    done.set()
+    await task
+    assert attachment_of(chat, "secretariat").attachment is not None
+    assert len(gaps) >= 10 and max(gaps) < took / 2, (max(gaps), took)
 
 
 async def test_the_chart_arrives_on_telegram_as_a_photo(sqlite_db: Database) -> None:
