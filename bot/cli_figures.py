@@ -69,7 +69,7 @@ def _catalogue(settings: Settings) -> catalogue.Catalogue:
 
 
 def _day(text: str) -> date:
-    from handlers.rounds import parse_day
+    from handlers.figure_common import parse_day
 
     return parse_day(text)
 

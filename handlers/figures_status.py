@@ -22,7 +22,7 @@ from bot.commands import command
 from bot.context import Context
 from bot.i18n import Translator
 from bot.transports.base import Attachment, Incoming
-from handlers.rounds import day_text, round_line
+from handlers.figure_common import day_text, round_line
 from storage import figure_status, figures, states
 from storage.access import Actor
 from storage.errors import N_, InvalidInput, NotFound

@@ -224,6 +224,7 @@ async def test_export_figures_xlsx_has_one_sheet_per_round(chat: ChatPlatform) -
     one = attachment_of(chat, "secretariat").attachment
     assert one is not None and openpyxl.load_workbook(io.BytesIO(one.content)).sheetnames == ["2024"]
     assert "Usage: /export figures" in await chat.say("/export figures 2024 2025", user="secretariat")
+    assert "Usage: /export figures" in await chat.say("/export figures pdf", user="secretariat")
     assert "There is no reporting round for 2023." in await chat.say("/export figures 2023", user="secretariat")
 
 
@@ -312,6 +313,6 @@ async def test_the_chart_arrives_on_matrix_as_an_image(synapse: Synapse, sqlite_
      ("3/31/2026", date(2026, 3, 31)), ("5/5/2026", date(2026, 5, 5))],
 )  # fmt: skip
 def test_dates_are_iso_or_unambiguous(text: str, expected: date) -> None:
-    from handlers.rounds import parse_day
+    from handlers.figure_common import parse_day
 
     assert parse_day(text) == expected
