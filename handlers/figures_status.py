@@ -134,5 +134,5 @@ async def _chart(ctx: Context, words: list[str]) -> None:
     png = await chart_png(ctx.session, ctx.as_actor, row, ctx.translator, ctx.now())
     ctx.reply(
         ctx._("Reporting round {period}: figures by state").format(period=row.period),
-        attachment=Attachment(f"pocnet-status-{row.period}.png", png, "image/png"),
+        attachment=Attachment(f"pocnet-status-{row.period}.png", png, "image/png", picture=True),
     )

@@ -29,6 +29,8 @@ class Attachment:
     mime_type: str = "application/octet-stream"
     oversize: bool = False  # received, but larger than a platform lets a bot fetch: ``content`` is empty
     digest: str | None = None  # SHA-256 of a stored file: a platform may upload it once and reuse it
+    picture: bool = False  # a picture pocnet drew (a chart): shown inline where the platform can (Telegram may
+    # recompress a photo, so files people send — evidence — always travel as documents, byte for byte)
 
 
 MAX_FILE_BYTES = 20 * 1024 * 1024  # the most a Telegram bot may download; pocnet takes no more anywhere

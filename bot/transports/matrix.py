@@ -429,7 +429,7 @@ class MatrixTransport:
             "filename": attachment.filename,
             "info": {"mimetype": attachment.mime_type, "size": len(attachment.content)},
         }
-        size = png_size(attachment.content) if attachment.mime_type == "image/png" else None
+        size = png_size(attachment.content) if attachment.picture and attachment.mime_type == "image/png" else None
         if size is not None:  # a chart: clients show it inline
             content["msgtype"] = "m.image"
             content["info"].update(w=size[0], h=size[1])

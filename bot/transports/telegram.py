@@ -101,8 +101,8 @@ def split_text(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str
 
 
 def is_photo(attachment: Attachment) -> bool:
-    """A PNG that Telegram accepts as a photo (anything else goes as a document)."""
-    size = png_size(attachment.content) if attachment.mime_type == "image/png" else None
+    """A picture pocnet drew, as a PNG Telegram accepts as a photo (anything else goes as a document)."""
+    size = png_size(attachment.content) if attachment.picture and attachment.mime_type == "image/png" else None
     if size is None or len(attachment.content) > PHOTO_BYTES:
         return False
     width, height = size

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import dataclasses
 import io
 from datetime import date
 from pathlib import Path
@@ -244,7 +245,8 @@ async def test_status_chart_is_a_png_of_every_state(chat: ChatPlatform) -> None:
     assert image.format == "PNG" and image.size == png_size(sent.content)
     width, height = image.size
     assert width == 850 and height > 900  # 35 bars, one per state
-    assert is_photo(sent)  # Telegram shows it as a photo
+    assert is_photo(sent)  # Telegram shows it as a photo …
+    assert not is_photo(dataclasses.replace(sent, picture=False))  # … but a PNG someone sent stays a document
     colours = {colour for _, colour in image.convert("RGB").getcolors(1 << 20) or []}
     assert {(0x2E, 0x7D, 0x32), (0xF9, 0xA8, 0x25), (0xC6, 0x28, 0x28)} <= colours  # complete, partial, nothing
     await chat.say("/language fr", user="secretariat")
