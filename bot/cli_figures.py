@@ -105,6 +105,8 @@ async def _round(args: argparse.Namespace, db: Database, settings: Settings) -> 
                       f"{counts['complete']:>3} complete  {counts['partial']:>3} partial  {counts['none']:>3} none")  # fmt: skip
             return 0
         if command == "open":
+            if _day(args.deadline) < utcnow().date():
+                raise CliError(f"--deadline: {args.deadline} has already passed")
             row = await figures.open_round(
                 session, actor, _catalogue(settings), args.period, _day(args.deadline),
                 indicators=_split(args.indicators), states=_split(args.states),

@@ -43,6 +43,8 @@ def test_round_open_list_deadline_close_and_exports(tmp_path: Path) -> None:
     assert small.returncode == 0 and "2 indicators, 2 states" in small.stdout, small.stderr
     again = pocnet("--config", cfg, "round", "open", "2025", "--deadline", f"{NEXT_YEAR}-03-31")
     assert again.returncode == 2 and "There is already a round for 2025." in again.stderr
+    past = pocnet("--config", cfg, "round", "open", "2023", "--deadline", "2001-01-01")
+    assert past.returncode == 2 and "--deadline: 2001-01-01 has already passed" in past.stderr
     bad = pocnet("--config", cfg, "round", "open", "2023", "--deadline", "03/04/2030")
     assert bad.returncode == 2 and "could be read two ways" in bad.stderr and "Traceback" not in bad.stderr
 
