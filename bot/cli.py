@@ -9,6 +9,8 @@
     pocnet invite create --role contact --state MX [--expires 7d] [--name "Ana Pérez"]
     pocnet directory import FILE.csv | export [--format csv|vcf] | add | set | verify | deactivate
     pocnet broadcast send --to all --text-file F [--file F] [--ack] | report N [--csv]
+    pocnet round open 2025 --deadline 2026-03-31 | close 2025 | deadline 2025 2026-04-30 | list
+    pocnet figures export [--round 2025] [--format csv|xlsx] [-o FILE] | chart [--round 2025] -o status.png
 
 Problems with configuration or the database end with exit code 2 and one line on stderr.
 """
@@ -26,7 +28,7 @@ from pathlib import Path
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from bot import cli_broadcast, cli_directory, logs
+from bot import cli_broadcast, cli_directory, cli_figures, logs
 from bot.config import ConfigError, Settings, load
 from storage.db import Database, head_revision
 
@@ -38,6 +40,16 @@ DEMO_COMMANDS_PER_MINUTE = 100_000  # one person at this terminal, often a scrip
 
 class Fatal(Exception):
     """An operator-facing error: printed as one line, exit code 2."""
+
+
+def _check_catalogue(settings: Settings) -> None:
+    """The reporting catalogue is read and checked before anything starts; a mistake names its line."""
+    from storage.catalogue import CatalogueError, cached
+
+    try:
+        cached(settings.figures.catalogue)
+    except CatalogueError as exc:
+        raise Fatal(f"reporting catalogue: {exc}") from None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -82,6 +94,7 @@ def _parser() -> argparse.ArgumentParser:
 
     cli_directory.add_parser(sub)
     cli_broadcast.add_parser(sub)
+    cli_figures.add_parser(sub)
     return parser
 
 
@@ -173,6 +186,7 @@ async def cmd_run(args: argparse.Namespace) -> int:
     from bot.transports.console import ConsoleTransport
 
     settings = _settings(args)
+    _check_catalogue(settings)
     logs.setup(settings.logging.level, settings.logging.format, settings.secrets())
     transports: list[Transport] = []
     if settings.console.enabled:
@@ -214,6 +228,7 @@ async def cmd_demo(args: argparse.Namespace) -> int:
     from bot.app import App
     from bot.transports.console import ConsoleTransport
     from storage import sample, vocabularies
+    from storage.catalogue import cached
 
     with tempfile.TemporaryDirectory(prefix="pocnet-demo-") as tmp:
         path = Path(args.db) if args.db else Path(tmp) / "demo.sqlite"
@@ -223,11 +238,13 @@ async def cmd_demo(args: argparse.Namespace) -> int:
             limits={"commands_per_minute": DEMO_COMMANDS_PER_MINUTE},  # a scripted demo sends many at once
         )
         logs.setup("WARNING", "text", settings.secrets())
+        _check_catalogue(settings)
 
         async def work(db: Database) -> int:
             await db.upgrade()
             async with db.transaction() as session:
                 await sample.seed(session)
+                await sample.demo_round(session, cached(settings.figures.catalogue), datetime.now(UTC).date())
                 who = "secretariat" if args.who.strip().lower() in ("secretariat", "oas", "") else None
                 if who is None:
                     found = (await vocabularies.states(session)).exact(args.who)
@@ -323,6 +340,11 @@ async def cmd_broadcast(args: argparse.Namespace) -> int:
     return await _on_migrated(args, cli_broadcast.run, cli_broadcast.CliError)
 
 
+async def cmd_figures(args: argparse.Namespace) -> int:
+    """``round`` and ``figures``: rounds and their figures (the catalogue is checked first)."""
+    return await _on_migrated(args, cli_figures.runner(_settings(args)), cli_figures.CliError)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     handler = {
@@ -336,6 +358,8 @@ def main(argv: list[str] | None = None) -> int:
         "restore": cmd_backup,
         "audit": cmd_audit,
         "broadcast": cmd_broadcast,
+        "round": cmd_figures,
+        "figures": cmd_figures,
     }[args.command]
     try:
         return asyncio.run(handler(args))

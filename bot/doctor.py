@@ -97,6 +97,17 @@ def check_config(path: str | None) -> tuple[Settings | None, list[Check]]:
     return settings, checks
 
 
+def check_catalogue(settings: Settings) -> Check:
+    """The reporting catalogue (``[figures] catalogue`` or the built-in one) reads and validates."""
+    from storage.catalogue import CatalogueError, load
+
+    try:
+        found = load(Path(settings.figures.catalogue) if settings.figures.catalogue else None)
+    except CatalogueError as exc:  # names the file and the line: "indicators.toml:41: …"
+        return problem("reporting catalogue", str(exc), "fix that line of the file, or remove [figures] catalogue")
+    return ok("reporting catalogue", f"{len(found.indicators)} indicators ({found.source})")
+
+
 def _transports(settings: Settings) -> list[tuple[str, bool]]:
     return [
         ("telegram", settings.telegram.token is not None),
@@ -415,6 +426,7 @@ async def diagnose(path: str | None = None, *, settings: Settings | None = None)
         checks.extend(found)
         if settings is None:
             return checks
+    checks.append(check_catalogue(settings))
     db, found = await check_database(settings)
     checks.extend(found)
     try:

@@ -8,16 +8,19 @@ from bot.context import Context
 from bot.transports.base import Attachment, Incoming
 from handlers.cards import entry_card
 from handlers.common import member_by_id, when
+from handlers.figure_files import export_figures
 from storage import directory, exchange, invites, members, vocabularies
 from storage.access import Role
 from storage.entry_fields import field_list, field_named
 from storage.errors import N_, InvalidInput
 from storage.lookup import leading_name
 from storage.models import Member
+from storage.text import fold
 from storage.types import utcnow
 from storage.vocabularies import FUNCTION_NAMES
 
 SECRETARIAT = frozenset({Role.SECRETARIAT})
+FIGURE_WORDS = {"figures", "cifras", "dados", "chiffres"}  # /export figures …: the reporting rounds' figures
 
 
 def _edit_hint(ctx: Context, command_prefix: str) -> str:
@@ -143,8 +146,17 @@ async def verify(msg: Incoming, ctx: Context) -> None:
     ctx.reply(ctx._("{name} (#{id}) is verified.").format(name=member.display_name, id=member.id))
 
 
-@command("export", help=N_("Get the whole directory as a file"), usage=N_("[csv|vcf]"), roles=SECRETARIAT)
+@command(
+    "export",
+    help=N_("Get the directory or the figures as a file"),
+    usage=N_("[csv|vcf] | figures [year] [csv|xlsx]"),
+    roles=SECRETARIAT,
+)
 async def export(msg: Incoming, ctx: Context) -> None:
+    words = ctx.args.split()
+    if words and fold(words[0]) in FIGURE_WORDS:
+        await export_figures(ctx, words[1:])
+        return
     kind = (ctx.args.strip().lower() or "csv").lstrip(".")
     stamp = f"{utcnow():%Y-%m-%d}"
     if kind == "csv":
@@ -154,5 +166,5 @@ async def export(msg: Incoming, ctx: Context) -> None:
         data = await exchange.export_vcards(ctx.session, actor=ctx.as_actor)
         attachment = Attachment(f"pocnet-directory-{stamp}.vcf", data, "text/vcard")
     else:
-        raise InvalidInput(N_("Usage: /export csv or /export vcf"))
+        raise InvalidInput(N_("Usage: /export csv, /export vcf or /export figures [year] [csv|xlsx]"))
     ctx.reply(ctx._("The directory as of {date}.").format(date=when(ctx, utcnow())), attachment=attachment)

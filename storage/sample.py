@@ -5,12 +5,15 @@ rank. Nobody has chosen a UI language yet, so the bot's default applies until th
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import members
+from storage import figures, members
 from storage.access import Actor, Role
-from storage.models import Member
+from storage.catalogue import Catalogue
+from storage.models import Member, Round
 from storage.reference import OAS_MEMBERS
 
 _FIRST = {
@@ -137,6 +140,37 @@ async def seed(session: AsyncSession, platform: str = "console") -> int:
             institution=institution, competences=competences, office_hours=hours, languages=["es", "en"],
         )  # fmt: skip
     return 1 + len(OAS_MEMBERS) + len(_SPECIALISTS)
+
+
+# The demo round: states that have already reported (state → how many of the indicators, in order).
+# Mexico and Colombia have not, so that `/report 2025 mla=14` as either starts from nothing.
+_DEMO_REPORTED = {"AR": 14, "BR": 9, "CA": 14, "CL": 5, "PE": 14, "US": 3, "JM": 14, "UY": 11, "CR": 1}
+
+
+def demo_deadline(today: date) -> date:
+    """31 March of this year while it is ahead; later in the year, a month from today."""
+    return max(date(today.year, 3, 31), today + timedelta(days=30))
+
+
+async def demo_round(session: AsyncSession, catalogue: Catalogue, today: date) -> Round | None:
+    """Open the round for last calendar year (unless there is one) and record a few states' figures, as
+    their national points of contact, so that /status, /round and the chart have something to show."""
+    period = str(today.year - 1)
+    if await session.scalar(select(Round.id).where(Round.period == period)) is not None:
+        return None
+    row = await figures.open_round(session, Actor.system("sample-data"), catalogue, period, demo_deadline(today))
+    for n, (state, count) in enumerate(sorted(_DEMO_REPORTED.items())):
+        contact = await session.scalar(
+            select(Member).where(Member.state_code == state, Member.function == "npc").order_by(Member.id).limit(1)
+        )
+        if contact is None:
+            continue
+        entries = [
+            figures.Entry(code, None if (n + k) % 9 == 8 else (n * 7 + k * 3) % 40, estimate=(n + k) % 5 == 0)
+            for k, code in enumerate(row.indicators[:count])
+        ]
+        await figures.record(session, Actor.of(contact), row, state, entries)
+    return row
 
 
 def synthetic_csv(count: int, *, seed: int = 7) -> bytes:

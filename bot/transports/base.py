@@ -30,9 +30,19 @@ class Attachment:
     mime_type: str = "application/octet-stream"
     oversize: bool = False  # received, but larger than a platform lets a bot fetch: ``content`` is empty
     digest: str | None = None  # SHA-256 of a stored file: a platform may upload it once and reuse it
+    picture: bool = False  # a picture pocnet drew (a chart): shown inline where the platform can (Telegram may
+    # recompress a photo, so files people send — evidence — always travel as documents, byte for byte)
 
 
 MAX_FILE_BYTES = 20 * 1024 * 1024  # the most a Telegram bot may download; pocnet takes no more anywhere
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def png_size(data: bytes) -> tuple[int, int] | None:
+    """Width and height of a PNG, from its header; None when ``data`` is not a PNG."""
+    if not data.startswith(PNG_SIGNATURE) or len(data) < 24 or data[12:16] != b"IHDR":
+        return None
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
 
 
 @dataclass(frozen=True)

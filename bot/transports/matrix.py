@@ -63,6 +63,7 @@ from bot.transports.base import (
     Incoming,
     Outgoing,
     buttons_as_text,
+    png_size,
 )
 from storage import members, transport_state
 from storage.db import Database
@@ -428,6 +429,10 @@ class MatrixTransport:
             "filename": attachment.filename,
             "info": {"mimetype": attachment.mime_type, "size": len(attachment.content)},
         }
+        size = png_size(attachment.content) if attachment.picture and attachment.mime_type == "image/png" else None
+        if size is not None:  # a chart: clients show it inline
+            content["msgtype"] = "m.image"
+            content["info"].update(w=size[0], h=size[1])
         if encrypted and keys:
             content["file"] = {**keys, "url": uri}
         else:

@@ -54,7 +54,16 @@ from bot.config import TelegramSection
 from bot.delivery.retry import Retry, call_with_retries
 from bot.delivery.windows import PlatformLimits
 from bot.i18n import LANGUAGES, translator
-from bot.transports.base import MAX_FILE_BYTES, Address, Attachment, Deliver, Health, Incoming, Outgoing
+from bot.transports.base import (
+    MAX_FILE_BYTES,
+    Address,
+    Attachment,
+    Deliver,
+    Health,
+    Incoming,
+    Outgoing,
+    png_size,
+)
 from storage.access import ALL_ROLES
 
 log = logging.getLogger("pocnet.telegram")
@@ -63,6 +72,7 @@ POLL_ERROR_FRESH = 60.0  # seconds a failed getUpdates counts as "not connected"
 CALLBACK_LIMIT = 64  # bytes of callback_data Telegram accepts
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 UPLOADS_KEPT = 64  # files whose Telegram file_id is remembered
+PHOTO_BYTES = 10 * 1024 * 1024  # sendPhoto's limits: 10 MB, width + height ≤ 10000, sides at most 1:20
 
 
 def split_text(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:
@@ -88,6 +98,15 @@ def split_text(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str
     if current or not pieces:
         pieces.append(current)
     return [p for p in pieces if p.strip()] or ["…"]
+
+
+def is_photo(attachment: Attachment) -> bool:
+    """A picture pocnet drew, as a PNG Telegram accepts as a photo (anything else goes as a document)."""
+    size = png_size(attachment.content) if attachment.picture and attachment.mime_type == "image/png" else None
+    if size is None or len(attachment.content) > PHOTO_BYTES:
+        return False
+    width, height = size
+    return 0 < width and 0 < height and width + height <= 10000 and max(width, height) <= 20 * min(width, height)
 
 
 def _classify(exc: Exception) -> Retry:
@@ -282,6 +301,14 @@ class TelegramTransport:
         chat_id = to.chat_id
         if message.attachment is not None:
             attachment = message.attachment
+            if is_photo(attachment):  # a chart: shown in the chat rather than as a file to open
+                sent = await bot.send_photo(
+                    chat_id,
+                    InputFile(attachment.content, filename=attachment.filename),
+                    caption=message.text or None,
+                    reply_markup=self._markup(message),
+                )
+                return str(sent.message_id)
             known = self._uploaded.get(attachment.digest) if attachment.digest else None
             if attachment.digest and known is None:  # the first copy uploads; the others wait, then reuse it
                 async with self._upload_locks.setdefault(attachment.digest, asyncio.Lock()):

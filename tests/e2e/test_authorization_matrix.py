@@ -37,7 +37,7 @@ from storage import catalogue, figures, invites, members, sample
 from storage.access import Actor, Role
 from storage.db import Database
 from storage.errors import AccessDenied
-from storage.models import Figure, Invite, Member, Relay
+from storage.models import Figure, Invite, Member, Relay, Round
 from storage.types import utcnow
 from tests.fakes.chat import ChatPlatform
 
@@ -348,6 +348,22 @@ MATRIX: dict[str, Row] = {
             **OUTSIDERS,
             **{a: {"own": allowed("figures for 2025"), "other": scope()} for a in ("official", "contact")},
             "secretariat": allowed("figures for 2025"),
+        },
+    ),
+    "round": Row(
+        f"open 2030 deadline {utcnow().year + 5}-03-31",
+        secretariat_only(allowed("The round for 2030 is open")),
+        changes=count(Round),
+    ),
+    "status": Row(
+        "",
+        {
+            **OUTSIDERS,
+            **{
+                a: allowed("Mexico still owes 14 of 14 figures for 2025", changes=False)
+                for a in ("official", "contact")
+            },
+            "secretariat": allowed("0 complete, 0 partial, 35 nothing", changes=False),
         },
     ),
     "audit": Row(

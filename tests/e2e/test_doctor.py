@@ -33,7 +33,15 @@ def test_demo_setup_is_all_well(tmp_path: Path) -> None:
     out = result.stdout.strip().splitlines()
     assert out[-1] == "all is well"
     names = [line.split(":")[0].split(maxsplit=1)[1] for line in out[:-1]]
-    assert names == ["configuration", "database", "migrations", "clock", "outbox", "outbox failures"]
+    assert names == [
+        "configuration",
+        "reporting catalogue",
+        "database",
+        "migrations",
+        "clock",
+        "outbox",
+        "outbox failures",
+    ]
     assert all(line.startswith("ok ") for line in out[:-1]), out
     assert result.stderr == ""
 

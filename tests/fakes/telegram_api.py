@@ -68,7 +68,7 @@ class SentMessage:
 
 
 class FakeBotAPI:
-    SENDING = frozenset({"sendMessage", "sendDocument", "editMessageText"})
+    SENDING = frozenset({"sendMessage", "sendDocument", "sendPhoto", "editMessageText"})
 
     def __init__(self, token: str = "123456:TEST-TOKEN", *, enforce_limits: bool = False, faults: Faults | None = None):
         self.token = token
@@ -414,6 +414,12 @@ class FakeBotAPI:
         else:
             self.uploads += 1
         return await self._record("sendDocument", params, str(params.get("caption", "")), document)
+
+    async def _api_sendPhoto(self, params, document):  # type: ignore[no-untyped-def]
+        if document is None:
+            return self._error(400, "Bad Request: there is no photo in the request")
+        self.uploads += 1
+        return await self._record("sendPhoto", params, str(params.get("caption", "")), document)
 
     async def _api_editMessageText(self, params, document):  # type: ignore[no-untyped-def]
         chat_id, message_id = int(params["chat_id"]), int(params["message_id"])
