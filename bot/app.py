@@ -59,7 +59,7 @@ class App:
         from reminders import settings as reminder_settings
 
         handlers.load()
-        reminder_settings.configure(settings.reminders)
+        reminder_settings.configure(settings.reminders, settings.bot.default_language)
         self.settings = settings
         self.db = db
         self.transports = {t.platform: t for t in transports}
