@@ -5,6 +5,7 @@
 /meeting add "RANDOT V" 2027-05-12 10:00 America/Bogota place:"OAS HQ / https://…" register-by:2027-04-30
              [for:CO,PE] [hours:3]                        (the zone may be a state: its capital's zone)
 /meeting cancel 3
+/meeting add                                              (asks: name → start → place → registration deadline)
 
 Importing this module also registers the scheduled messages of reminders/ (meetings, re-confirmation,
 the weekly digest), whose renderers must be known wherever outbox rows are sent.
@@ -17,6 +18,7 @@ from datetime import date, datetime, time, timedelta
 
 from bot.commands import command
 from bot.context import Context
+from bot.dialogs import dialog
 from bot.transports.base import Attachment, Incoming
 from handlers.common import reader_zone
 from reminders import digest, reconfirm  # noqa: F401  (registers their kinds and renderers)
@@ -131,6 +133,47 @@ async def _add(ctx: Context, words: list[str]) -> None:
     ctx.reply("\n".join(lines))
 
 
+DIALOG = "meeting"
+ASK_NAME = N_("What is the meeting called? /cancel stops.")
+ASK_START = N_("When does it start? Date, time and time zone (or a state), e.g. 2027-05-12 10:00 America/Bogota.")
+ASK_PLACE = N_("Where? A place or a link, or “no”.")
+ASK_DEADLINE = N_("Registration deadline (e.g. 2027-04-30), or “no”.")
+_NO = {"no", "nao", "non", "-"}
+_STEPS = {"name": ("start", ASK_START), "start": ("place", ASK_PLACE), "place": ("deadline", ASK_DEADLINE)}
+
+
+@dialog(DIALOG)
+async def guided(msg: Incoming, ctx: Context) -> None:
+    """``/meeting add`` alone: one question at a time; each answer is checked when the meeting is recorded,
+    and a wrong one is asked again."""
+    assert ctx.dialog is not None
+    step, data, answer = ctx.dialog.step, dict(ctx.dialog.data), " ".join(ctx.args.split())[:600]
+    if not answer:
+        raise InvalidInput(ASK_NAME if step == "name" else _STEPS.get(step, ("", ASK_DEADLINE))[1])
+    if step == "start":  # checked now, so that a wrong start is asked again at once
+        parts = answer.split()
+        if len(parts) != 3:
+            raise InvalidInput(ASK_START)
+        where = zone(await _zone(ctx, parts[2]))
+        if datetime.combine(_date(parts[0]), _time(parts[1]), tzinfo=where) <= ctx.now():
+            raise InvalidInput(N_("That moment has already passed; a meeting is recorded before it starts."))
+    if step == "deadline" and fold(answer) not in _NO:
+        _date(answer.partition("T")[0])
+    data[step] = answer
+    if step in _STEPS:
+        following, question = _STEPS[step]
+        await ctx.open_dialog(DIALOG, step=following, data=data)
+        ctx.reply(ctx._(question))
+        return
+    words = [data["name"], *data["start"].split()]
+    if fold(data["place"]) not in _NO:
+        words.append(f"place:{data['place']}")
+    if fold(answer) not in _NO:
+        words.append(f"register-by:{answer}")
+    await _add(ctx, words)
+    await ctx.close_dialog()
+
+
 def _when(ctx: Context, meeting: Meeting) -> str:
     """In the reader's zone, and in the meeting's when that differs."""
     mine = reader_zone(ctx).key
@@ -174,6 +217,10 @@ async def meeting(msg: Incoming, ctx: Context) -> None:
     action = fold(words[0]) if words else ""
     if action in _ADD:
         meetings.ensure_may_manage(ctx.as_actor)  # before any parsing: the others learn only that they may not
+        if len(words) == 1:  # step by step
+            await ctx.open_dialog(DIALOG, step="name")
+            ctx.reply(ctx._(ASK_NAME))
+            return
         await _add(ctx, words[1:])
     elif action in _CANCEL:
         if len(words) != 2:

@@ -56,7 +56,7 @@ async def test_the_secretariat_records_a_meeting_and_members_see_it_in_their_zon
 
 
 async def test_bad_meeting_input_gets_a_clear_answer(chat: ChatPlatform) -> None:
-    assert "Usage: /meeting add" in await chat.say("/meeting add", user="secretariat")
+    assert "Usage: /meeting add" in await chat.say('/meeting add "X" 2027-05-01', user="secretariat")
     assert "Dates look like 2027-05-12" in await chat.say('/meeting add "X" 2027-13-01 10:00 CO', user="secretariat")
     assert "Times look like 10:00" in await chat.say('/meeting add "X" 2027-05-01 25:00 CO', user="secretariat")
     assert "Unknown time zone “Mars/Base”" in await chat.say('/meeting add "X" 2027-05-01 10:00 Mars/Base',
@@ -69,3 +69,17 @@ async def test_bad_meeting_input_gets_a_clear_answer(chat: ChatPlatform) -> None
     assert "Meeting numbers look like" in await chat.say("/meeting soon", user="MX")
     long = "x" * 300
     assert "at most 200 characters" in await chat.say(f'/meeting add "{long}" 2027-05-01 10:00 UTC', user="secretariat")
+
+
+async def test_a_meeting_can_be_recorded_step_by_step(chat: ChatPlatform) -> None:
+    assert "What is the meeting called?" in await chat.say("/meeting add", user="secretariat")
+    assert "When does it start?" in await chat.say("Coordination call", user="secretariat")
+    assert "Dates look like" in await chat.say("2027-02-30 10:00 PE", user="secretariat")  # asked again
+    assert "Where?" in await chat.say("2027-03-01 10:00 Peru", user="secretariat")
+    assert "Registration deadline" in await chat.say("no", user="secretariat")
+    assert "Dates look like" in await chat.say("soon", user="secretariat")
+    done = await chat.say("no", user="secretariat")
+    assert "Meeting #1 recorded: “Coordination call”, Monday, March 1, 2027, 10:00 (America/New_York)" in done
+    assert "10:00 (America/Lima)" not in done  # the same offset in March: shown once
+    assert "#1 Coordination call" in await chat.say("/meeting", user="CO")
+    assert await chat.say("/meeting add", user="CO") == "You are not allowed to do that."
