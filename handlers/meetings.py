@@ -119,7 +119,7 @@ async def _add(ctx: Context, words: list[str]) -> None:
         duration_minutes=minutes, place=place, registration_deadline=deadline, states=states,
     )  # fmt: skip
     planned = await plan_meeting(ctx.session, meeting, ctx.now())
-    audience = len(await meetings.audience(ctx.session, meeting))
+    audience = len(await meetings.audience_zones(ctx.session, meeting))
     lines = [
         ctx._(N_("Meeting #{number} recorded: “{name}”, {when}.")).format(
             number=meeting.id, name=meeting.name, when=_when(ctx, meeting)

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from babel.dates import format_date
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.delivery.render import renderer
@@ -46,8 +46,8 @@ def _due(since: datetime, zone_name: str, now: datetime) -> datetime:
 
 @planner
 async def plan_reconfirmations(session: AsyncSession, now: datetime) -> None:
-    """One planned question per active member with a chat account: columns only, so 10,000 members
-    take two queries."""
+    """One planned question per active member with a chat account: columns and multi-row statements only
+    (10,000 members: two queries and one INSERT)."""
     linked = select(Identity.member_id).where(Identity.member_id == Member.id).exists()
     query = (
         select(Member.id, func.coalesce(Member.last_confirmed_at, Member.created_at), Member.timezone,
@@ -56,30 +56,41 @@ async def plan_reconfirmations(session: AsyncSession, now: datetime) -> None:
         .where(Member.active.is_(True), linked)
     )  # fmt: skip
     people = (await session.execute(query)).all()
-    rows = await session.scalars(select(Reminder).where(Reminder.kind == KIND))
+    rows = await session.execute(
+        select(Reminder.id, Reminder.key, Reminder.member_id, Reminder.status, Reminder.due_at).where(
+            Reminder.kind == KIND, Reminder.status.in_((SENT, PLANNED))
+        )
+    )
     asked: dict[int, datetime] = {}  # member → when they were last asked
-    planned: dict[int, list[Reminder]] = {}
-    for row in rows:
-        if row.member_id is None:
+    planned: dict[int, list[tuple[int, str]]] = {}
+    for row_id, row_key, member_id, status, due_at in rows.all():
+        if member_id is None:
             continue
-        if row.status == SENT and row.due_at > asked.get(row.member_id, row.due_at - timedelta(1)):
-            asked[row.member_id] = row.due_at
-        elif row.status == PLANNED:
-            planned.setdefault(row.member_id, []).append(row)
+        if status == SENT and (member_id not in asked or due_at > asked[member_id]):
+            asked[member_id] = due_at
+        elif status == PLANNED:
+            planned.setdefault(member_id, []).append((row_id, row_key))
+    new: list[dict[str, Any]] = []
+    stale: list[int] = []
     for member_id, confirmed, own_zone, state_zone in people:
         confirmed = _aware(confirmed)
         last_ask = asked.get(member_id)
         since = last_ask if last_ask is not None and last_ask > confirmed else confirmed
         wanted = key(member_id, since)
-        keep = False
-        for row in planned.get(member_id, []):
-            if row.key == wanted:
-                keep = True
-            else:  # planned from an older confirmation
-                row.status, row.decided_at, row.note = SKIPPED, now, "confirmed since"
-        if not keep:
+        mine = planned.get(member_id, [])
+        stale += [row_id for row_id, row_key in mine if row_key != wanted]  # planned from an older confirmation
+        if all(row_key != wanted for _, row_key in mine):
             due = _due(since, own_zone or state_zone or "UTC", now)
-            session.add(Reminder(key=wanted, kind=KIND, member_id=member_id, step="", due_at=due, status=PLANNED))
+            new.append({"key": wanted, "kind": KIND, "member_id": member_id, "step": "", "due_at": due,
+                        "status": PLANNED})  # fmt: skip
+    if new:
+        await session.execute(insert(Reminder), new)
+    for chunk in range(0, len(stale), 1000):
+        await session.execute(
+            update(Reminder)
+            .where(Reminder.id.in_(stale[chunk : chunk + 1000]))
+            .values(status=SKIPPED, decided_at=now, note="confirmed since")
+        )
 
 
 def _aware(moment: datetime | str) -> datetime:

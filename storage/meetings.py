@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import audit
@@ -85,22 +85,18 @@ async def upcoming(session: AsyncSession, now: datetime, *, within: timedelta | 
     return [m for m in rows if m.starts_at + timedelta(minutes=m.duration_minutes) > now]
 
 
-def concerns(meeting: Meeting, member: Member) -> bool:
-    """Whether ``member`` is in the meeting's audience."""
-    if not member.active:
-        return False
-    if member.role == Role.SECRETARIAT:
-        return True
-    return member.state_code is not None and (not meeting.states or member.state_code in meeting.states)
-
-
-async def audience(session: AsyncSession, meeting: Meeting) -> list[Member]:
-    """Active contacts and officials of the meeting's states, and the Secretariat, by id."""
-    query = select(Member).where(Member.active.is_(True))
-    if meeting.states:
-        query = query.where((Member.role == Role.SECRETARIAT) | Member.state_code.in_(meeting.states))
-    rows = await session.scalars(query.order_by(Member.id))
-    return [m for m in rows if concerns(meeting, m)]
+async def audience_zones(session: AsyncSession, meeting: Meeting) -> dict[int, str]:
+    """The audience — active contacts and officials of its states, and the Secretariat — as columns only
+    (10,000 members in one light query): member id → their zone (their own, else their state's
+    capital's, else UTC)."""
+    in_states = Member.state_code.in_(meeting.states) if meeting.states else Member.state_code.is_not(None)
+    query = (
+        select(Member.id, Member.timezone, State.default_timezone)
+        .outerjoin(State, State.code == Member.state_code)
+        .where(Member.active.is_(True), or_(Member.role == Role.SECRETARIAT, in_states))
+        .order_by(Member.id)
+    )
+    return {member_id: own or capital or "UTC" for member_id, own, capital in (await session.execute(query)).all()}
 
 
 async def cancel(session: AsyncSession, actor: Actor, meeting: Meeting, now: datetime) -> int:
