@@ -119,6 +119,7 @@ def card(member: Member) -> dict[str, Any]:
 async def reconfirm_due(session: AsyncSession, due: list[Reminder], now: datetime) -> None:
     people = {m.id: m for m in await session.scalars(select(Member).where(Member.id.in_({r.member_id for r in due})))}
     queued: list[tuple[Reminder, OutboxItem]] = []
+    following: dict[str, tuple[int, datetime]] = {}  # key → member, due: planned here unless already planned
     for row in sorted(due, key=lambda r: (r.due_at, r.id)):
         member = people.get(row.member_id or 0)
         reason = None
@@ -132,13 +133,21 @@ async def reconfirm_due(session: AsyncSession, due: list[Reminder], now: datetim
             reason = "superseded"
         if reason is not None or member is None:
             row.status, row.decided_at, row.note = SKIPPED, now, reason
+            if member is not None and reason == "confirmed since":  # the next question, one period on
+                since = confirmed_at(member)
+                following[key(member.id, since)] = (member.id, _due(since, zone_of(member).key, now))
             continue
         item = outbox.enqueue(session, outbox.recipients_of(member)[0], "", card(member), kind=KIND,
                               reference=f"{KIND}:{member.id}")  # fmt: skip
         queued.append((row, item))
         # unanswered, they are asked again one period later
-        session.add(Reminder(key=key(member.id, row.due_at), kind=KIND, member_id=member.id, step="",
-                             due_at=_due(row.due_at, zone_of(member).key, now), status=PLANNED))  # fmt: skip
+        following[key(member.id, row.due_at)] = (member.id, _due(row.due_at, zone_of(member).key, now))
+    if following:
+        known = set(await session.scalars(select(Reminder.key).where(Reminder.key.in_(list(following)))))
+        for row_key, (member_id, due_at) in following.items():
+            if row_key not in known:
+                session.add(Reminder(key=row_key, kind=KIND, member_id=member_id, step="", due_at=due_at,
+                                     status=PLANNED))  # fmt: skip
     await session.flush()
     for row, item in queued:
         row.status, row.outbox_id, row.decided_at = SENT, item.id, now

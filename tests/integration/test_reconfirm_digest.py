@@ -152,3 +152,21 @@ async def test_the_weekly_digest_reaches_the_secretariat_on_monday_at_nine(db: D
                                                                      Reminder.status == "planned")))  # fmt: skip
         assert [r.due_at for r in planned] == [datetime(2027, 1, 4, 14, 0, tzinfo=UTC)]
         assert await session.scalar(select(func.count(OutboxItem.id)).where(OutboxItem.kind == "digest")) == 2
+
+
+async def test_confirming_before_the_question_moves_it_a_period_on_without_replanning(db: Database) -> None:
+    await _seed(db)
+    await plan(db, NOW, only=("reconfirm",))
+    colombia = await _contact(db, "CO")
+    async with db.transaction() as session:
+        member = await session.get(Member, colombia.id)
+        assert member is not None
+        await directory.confirm(session, SYSTEM, member, now=datetime(2027, 4, 1, 12, 0, tzinfo=UTC))
+    queued = await fire_due(db, datetime(2027, 4, 30, 14, 0, tzinfo=UTC), kinds=("reconfirm",))
+    assert colombia.id not in {q.member_id for q in queued}
+    assert await _reconfirm_rows(db, colombia.id) == [
+        ("skipped", datetime(2027, 4, 30, 14, 0, tzinfo=UTC), "confirmed since"),
+        ("planned", datetime(2027, 9, 28, 14, 0, tzinfo=UTC), None),  # 180 days after 1 April, 09:00 in Bogotá
+    ]
+    await plan(db, datetime(2027, 5, 1, tzinfo=UTC), only=("reconfirm",))
+    assert len(await _reconfirm_rows(db, colombia.id)) == 2  # the planner agrees
