@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, time, timedelta
+from functools import cache
+from zoneinfo import available_timezones
 
 from bot.commands import command
 from bot.context import Context
@@ -25,7 +27,6 @@ from reminders import digest, reconfirm  # noqa: F401  (registers their kinds an
 from reminders.localtime import zone
 from reminders.meetings import calendar, filename, plan_meeting, shown, tell_cancelled
 from storage import meetings
-from storage.entry_fields import _zones
 from storage.errors import N_, InvalidInput
 from storage.models import Meeting, State
 from storage.text import fold, whole_number
@@ -45,6 +46,11 @@ _REGISTER = {"register by", "registration", "register", "registro", "inscripcion
 _FOR = {"for", "to", "para", "pour", "states"}
 _HOURS = {"hours", "horas", "heures", "duration"}
 _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+@cache
+def _zones() -> dict[str, str]:
+    return {name.lower(): name for name in available_timezones()}
 
 
 def _date(text: str) -> date:
