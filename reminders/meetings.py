@@ -14,12 +14,12 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import icalendar
 from babel.dates import format_date, format_time
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.delivery.render import renderer
@@ -193,7 +193,8 @@ async def _fire(session: AsyncSession, due: list[Reminder], now: datetime, kind:
     audiences = {m.id: await meetings.audience_zones(session, m) for m in found.values()}  # active members only
     reachable = {p.id: p for p in await announcements.recipients(session, [r.member_id for r in send if r.member_id])}
     files: dict[int, StoredFile] = {}
-    queued: list[tuple[Reminder, OutboxItem]] = []
+    rows: list[dict[str, Any]] = []
+    chosen: list[Reminder] = []
     for row in send:
         meeting = found.get(row.meeting_id or 0)
         moment = None if meeting is None else (meeting.starts_at if kind == MEETING else meeting.registration_deadline)
@@ -212,14 +213,29 @@ async def _fire(session: AsyncSession, due: list[Reminder], now: datetime, kind:
             continue
         if meeting.id not in files:
             files[meeting.id] = await ics_file(session, meeting)
-        to = outbox.Recipient(str(person.platform), str(person.chat_id), str(person.user_id), person.id)
-        p = params(meeting, audiences[meeting.id][person.id], row.step)
-        item = outbox.enqueue(session, to, "", p, kind=kind, reference=reference(meeting.id),
-                              file_id=files[meeting.id].id)  # fmt: skip
-        queued.append((row, item))
-    await session.flush()
-    for row, item in queued:
-        row.status, row.outbox_id, row.decided_at = SENT, item.id, now
+        rows.append({
+            "platform": person.platform, "chat_id": person.chat_id, "user_id": person.user_id,
+            "member_id": person.id, "kind": kind, "template": "",
+            "params": params(meeting, audiences[meeting.id][person.id], row.step), "priority": outbox.BULK,
+            "reference": reference(meeting.id), "status": outbox.QUEUED, "attempts": 0,
+            "file_id": files[meeting.id].id, "created_at": now,
+        })  # fmt: skip
+        chosen.append(row)
+    if not rows:
+        return
+    # One executemany INSERT without the ORM (its row-by-row flush took 9 s for 10,000 rows), then the ids:
+    # rows after the newest id seen before, of this kind and these meetings (one scheduler fires at a time).
+    before = await session.scalar(select(func.max(OutboxItem.id))) or 0
+    await session.execute(insert(cast(Table, OutboxItem.__table__)), rows)
+    session.info[outbox.WRITTEN] = True
+    written = await session.execute(
+        select(OutboxItem.member_id, OutboxItem.reference, OutboxItem.id).where(
+            OutboxItem.id > before, OutboxItem.kind == kind, OutboxItem.reference.in_({r["reference"] for r in rows})
+        )
+    )
+    ids = {(member_id, ref): item_id for member_id, ref, item_id in written.all()}
+    for row in chosen:
+        row.status, row.outbox_id, row.decided_at = SENT, ids[(row.member_id, reference(row.meeting_id or 0))], now
 
 
 @fires(MEETING)
