@@ -56,8 +56,10 @@ class App:
         now: Callable[[], datetime] = utcnow,
     ) -> None:
         import handlers
+        from reminders import settings as reminder_settings
 
         handlers.load()
+        reminder_settings.configure(settings.reminders, settings.bot.default_language)
         self.settings = settings
         self.db = db
         self.transports = {t.platform: t for t in transports}

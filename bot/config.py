@@ -151,6 +151,24 @@ class FiguresSection(Section):
     change_factor: float = Field(3.0, gt=1, le=1000)  # a figure this many times the last round's asks a comment
 
 
+class RemindersSection(Section):
+    """Meeting reminders, directory re-confirmation and the Secretariat's weekly digest (reminders/)."""
+
+    local_hour: int = Field(9, ge=0, le=23)  # reminders reach people at this hour of their own day
+    meeting_days: list[int] = Field(default_factory=lambda: [7, 1])  # days before a meeting
+    registration_days: list[int] = Field(default_factory=lambda: [7, 1])  # days before registration closes
+    reconfirm_days: int = Field(180, ge=7, le=3650)  # an entry not confirmed for this long is asked again
+    digest_weekday: int = Field(0, ge=0, le=6)  # 0 Monday … 6 Sunday
+    digest_hour: int = Field(9, ge=0, le=23)
+
+    @field_validator("meeting_days", "registration_days")
+    @classmethod
+    def _days(cls, value: list[int]) -> list[int]:
+        if len(value) > 10 or any(not 0 <= d <= 365 for d in value):
+            raise ValueError("at most 10 offsets, each 0 to 365 days")
+        return sorted(set(value), reverse=True)
+
+
 class MetricsSection(Section):
     enabled: bool = False
     listen: str = "127.0.0.1"
@@ -172,6 +190,7 @@ class Settings(BaseSettings):
     dialogs: DialogsSection = DialogsSection()
     relay: RelaySection = RelaySection()
     figures: FiguresSection = FiguresSection()
+    reminders: RemindersSection = RemindersSection()
 
     @classmethod
     def settings_customise_sources(

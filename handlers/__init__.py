@@ -8,7 +8,7 @@ import importlib
 MODULES = (
     "onboarding", "help", "directory", "relay", "relay_threads", "relay_status", "relay_messages", "away",
     "broadcast", "broadcast_messages", "figures", "rounds", "figures_status",
-    "entries", "account", "admin", "audit",
+    "entries", "account", "admin", "audit", "meetings",
 )  # fmt: skip
 
 

@@ -17,6 +17,7 @@ from bot.commands import MESSAGE_LIMIT, command
 from bot.context import Context
 from bot.dialogs import dialog, on_confirm
 from bot.transports.base import Incoming
+from handlers import announce_later as later
 from handlers.relay import keep_file
 from handlers.relay_status import ACKNOWLEDGED, DELIVERED, FAILED, NO_ACCOUNT, QUEUED, status_of
 from storage import announcements, relays
@@ -38,7 +39,7 @@ def _draft(data: dict[str, Any]) -> Draft:
     return Draft(Audience(**data["audience"]), dict(data["texts"]), bool(data["ack"]))
 
 
-async def _ask_to_confirm(ctx: Context, draft: Draft, file_id: int | None) -> None:
+async def _ask_to_confirm(ctx: Context, draft: Draft, file_id: int | None, at: str | None = None) -> None:
     announcements.check(draft, ctx.settings.relay.max_length)
     ids = draft.audience.member_ids(await ctx.snapshot(), ctx.who.id)
     if not ids:
@@ -61,7 +62,9 @@ async def _ask_to_confirm(ctx: Context, draft: Draft, file_id: int | None) -> No
         lines.append(
             ctx._(N_("{n} more have no linked chat account and will not receive it.")).format(n=len(plan.unreachable))
         )
-    payload = {"audience": vars(draft.audience), "texts": draft.texts, "ack": draft.ack, "file": file_id}
+    if at is not None:  # scheduled: when it goes out (checked now, and again on "yes")
+        lines.append(later.describe(ctx, later.parse_when(at, ctx.who.timezone, ctx.now())))
+    payload = {"audience": vars(draft.audience), "texts": draft.texts, "ack": draft.ack, "file": file_id, "at": at}
     await ctx.confirm("\n".join(lines), "announce.send", payload)
 
 
@@ -81,13 +84,14 @@ async def announce(msg: Incoming, ctx: Context) -> None:
         await ctx.open_dialog(DIALOG, step="audience")
         ctx.reply(ctx._(AUDIENCE_QUESTION))
         return
-    words = ctx.args.split(" ")
+    at, args = later.split_at(ctx.args)  # "at:<when>" first: a scheduled announcement
+    words = args.split(" ")
     audience, ack, used = announcements.parse_audience_words(await ctx.snapshot(), [w for w in words if w][:40])
-    rest = ctx.args.strip()
+    rest = args.strip()
     for _ in range(used):  # drop the audience words, keep the text as written
         rest = rest.split(None, 1)[1] if len(rest.split(None, 1)) > 1 else ""
     file = await keep_file(ctx, msg.attachment)
-    await _ask_to_confirm(ctx, Draft(audience, announcements.split_texts(rest), ack), file.id if file else None)
+    await _ask_to_confirm(ctx, Draft(audience, announcements.split_texts(rest), ack), file.id if file else None, at)
 
 
 @dialog(DIALOG)
@@ -127,6 +131,9 @@ async def compose(msg: Incoming, ctx: Context) -> None:
 @on_confirm("announce.send")
 async def confirmed(msg: Incoming, ctx: Context, data: dict[str, Any]) -> None:
     file = await ctx.session.get(StoredFile, data["file"]) if data.get("file") else None
+    if data.get("at"):
+        await later.confirmed(ctx, _draft(data), data["at"], file)
+        return
     relay, plan = await announcements.send(
         ctx.session, ctx.as_actor, ctx.me, _draft(data), await ctx.snapshot(), now=ctx.now(),
         default_language=ctx.settings.bot.default_language, file=file,

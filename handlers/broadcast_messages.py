@@ -13,7 +13,7 @@ from bot.transports.base import Outgoing
 from storage import outbox, relays
 from storage.announcements import KIND
 from storage.errors import N_
-from storage.models import OutboxItem, Relay, RelayCopy
+from storage.models import OutboxItem, Relay, RelayCopy, Reminder
 from storage.relays import relay_id_of
 from storage.types import utcnow
 
@@ -50,6 +50,9 @@ async def report_when_done(session: AsyncSession, item_id: int, error: str | Non
         OutboxItem.reference == ref, OutboxItem.status.in_((outbox.QUEUED, outbox.SENDING))
     )
     if await session.scalar(pending.limit(1)) is not None:  # cheap: most outcomes stop here
+        return
+    planned = select(Reminder.id).where(Reminder.relay_id == number, Reminder.status == "planned")
+    if await session.scalar(planned.limit(1)) is not None:  # scheduled copies still to come (reminders/)
         return
     relay = await session.scalar(select(Relay).where(Relay.id == number).with_for_update(of=Relay))
     if relay is None or relay.reported_at is not None:

@@ -215,8 +215,22 @@ async def queue(
     default_language: str,
     file: StoredFile | None = None,
 ) -> Relay:
-    """The announcement and a copy (an outbox row) for each reachable member, in one transaction: one
-    multi-row INSERT per table, without the ORM (5,000 copies in well under a second)."""
+    """The announcement and a copy (an outbox row) for each reachable member, in one transaction."""
+    relay = await create(session, author, draft, now=now, default_language=default_language, file=file)
+    await queue_copies(session, relay, author, target.reachable, now=now, default_language=default_language)
+    return relay
+
+
+async def create(
+    session: AsyncSession,
+    author: Member,
+    draft: Draft,
+    *,
+    now: datetime,
+    default_language: str,
+    file: StoredFile | None = None,
+) -> Relay:
+    """The announcement itself, without copies yet (a scheduled one gets them when it comes due)."""
     relay = Relay(
         mode="announce", sender_id=author.id, tlp="CLEAR", urgent=False, audience=draft.audience.describe(),
         body=text_for(draft.texts, default_language), texts=draft.texts, ack=draft.ack,
@@ -224,11 +238,22 @@ async def queue(
     )  # fmt: skip
     session.add(relay)
     await session.flush()
+    return relay
+
+
+async def queue_copies(
+    session: AsyncSession, relay: Relay, author: Member, people: list[Person], *, now: datetime, default_language: str
+) -> None:
+    """A copy for each of ``people`` (reachable ones): one multi-row INSERT per table, without the ORM
+    (5,000 copies in well under a second)."""
     rows: list[dict[str, Any]] = []
-    for person in target.reachable:
+    texts: dict[str, str] = dict(relay.texts or {"": relay.body})
+    for person in people:
+        if person.platform is None:
+            continue
         language = language_of(person, default_language)
-        params = {"number": relay.id, "sender": author.display_name, "text": text_for(draft.texts, language),
-                  "ack": draft.ack}  # fmt: skip
+        params = {"number": relay.id, "sender": author.display_name, "text": text_for(texts, language),
+                  "ack": relay.ack}  # fmt: skip
         rows.append({
             "platform": person.platform, "chat_id": person.chat_id, "user_id": person.user_id,
             "member_id": person.id, "kind": KIND, "template": "", "params": params, "language": language,
@@ -238,15 +263,17 @@ async def queue(
     if rows:  # the copies, then their rows in relay_copy straight from the database (nothing comes back)
         await session.execute(insert(cast(Table, OutboxItem.__table__)), rows)
         copies = select(literal(relay.id), OutboxItem.member_id, OutboxItem.id, literal(AUDIENCE)).where(
-            OutboxItem.reference == reference(relay.id)
-        )
+            OutboxItem.reference == reference(relay.id),
+            OutboxItem.id.not_in(
+                select(RelayCopy.outbox_id).where(RelayCopy.relay_id == relay.id, RelayCopy.outbox_id.is_not(None))
+            ),
+        )  # copies queued earlier (a scheduled announcement goes out in batches) already have theirs
         await session.execute(
             insert(cast(Table, RelayCopy.__table__)).from_select(
                 ["relay_id", "member_id", "outbox_id", "reason"], copies
             )
         )
         session.info[outbox.WRITTEN] = True
-    return relay
 
 
 async def send(

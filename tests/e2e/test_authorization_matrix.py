@@ -37,7 +37,7 @@ from storage import catalogue, figures, invites, members, sample
 from storage.access import Actor, Role
 from storage.db import Database
 from storage.errors import AccessDenied
-from storage.models import Figure, Invite, Member, Relay, Round
+from storage.models import Figure, Invite, Meeting, Member, Relay, Round
 from storage.types import utcnow
 from tests.fakes.chat import ChatPlatform
 
@@ -250,6 +250,19 @@ MATRIX: dict[str, Row] = {
         confirm="is going out to",
     ),
     "deliveries": Row("", secretariat_only(allowed("No announcements yet."))),
+    "meeting": Row(  # everyone lists meetings; only the Secretariat records them (storage.access)
+        {
+            "own": 'add "Coordination call" 2030-05-12 10:00 MX for:MX',
+            "other": 'add "Coordination call" 2030-05-12 10:00 CO for:CO',
+        },
+        {
+            **OUTSIDERS,
+            "official": scope(),
+            "contact": scope(),
+            "secretariat": allowed("Meeting #1 recorded: “Coordination call”"),
+        },
+        changes=count(Meeting),
+    ),
     "myentry": Row(
         # own: an everyday field of one's entry; other: moving oneself into another state
         {"own": "set hours mon-fri 08:00-16:00", "other": "set state CO"},
