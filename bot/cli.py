@@ -26,7 +26,7 @@ from pathlib import Path
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from bot import cli_broadcast, cli_directory, logs
+from bot import cli_broadcast, cli_directory, cli_reminders, logs
 from bot.config import ConfigError, Settings, load
 from storage.db import Database, head_revision
 
@@ -82,6 +82,7 @@ def _parser() -> argparse.ArgumentParser:
 
     cli_directory.add_parser(sub)
     cli_broadcast.add_parser(sub)
+    cli_reminders.add_parser(sub)
     return parser
 
 
@@ -323,6 +324,10 @@ async def cmd_broadcast(args: argparse.Namespace) -> int:
     return await _on_migrated(args, cli_broadcast.run, cli_broadcast.CliError)
 
 
+async def cmd_reminders(args: argparse.Namespace) -> int:
+    return await _on_migrated(args, cli_reminders.run, cli_reminders.CliError)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     handler = {
@@ -336,6 +341,7 @@ def main(argv: list[str] | None = None) -> int:
         "restore": cmd_backup,
         "audit": cmd_audit,
         "broadcast": cmd_broadcast,
+        "reminders": cmd_reminders,
     }[args.command]
     try:
         return asyncio.run(handler(args))

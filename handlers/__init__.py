@@ -7,7 +7,7 @@ import importlib
 
 MODULES = (
     "onboarding", "help", "directory", "relay", "relay_threads", "relay_status", "relay_messages", "away",
-    "broadcast", "broadcast_messages",
+    "broadcast", "broadcast_messages", "reminders",
     "entries", "account", "admin", "audit",
 )  # fmt: skip
 
