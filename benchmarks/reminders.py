@@ -26,7 +26,7 @@ import gc
 import random
 import tempfile
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -106,8 +106,9 @@ async def pocnet_side(db: Database, members: int) -> dict[str, float]:
     out["rebuild_s"] = time.perf_counter() - started
     assert scheduler.running and scheduler.next_due is not None
 
-    # the whole network due in the same minute: one reminder of each member, two seconds from now
-    due = (datetime.now(UTC) + timedelta(seconds=2)).replace(microsecond=0)
+    # the whole network due in the same minute: one reminder of each member, ten seconds from now (the
+    # scheduler prepares a firing up to 30 s ahead; ten leaves it time to on a loaded machine)
+    due = (datetime.now(UTC) + timedelta(seconds=10)).replace(microsecond=0)
     async with db.transaction() as session:
         first = await session.scalar(select(Round.id).order_by(Round.id).limit(1))
         await session.execute(
@@ -169,14 +170,31 @@ async def bare_side(jobs: int, members: int) -> dict[str, float]:
             "rss_growth_mb": peak - before}  # fmt: skip
 
 
+async def _schema(url: str, sql: str) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(url)
+    async with engine.begin() as conn:
+        await conn.execute(text(sql))
+    await engine.dispose()
+
+
 async def main(members: int, rounds: int, db_url: str | None) -> None:
+    schema = f"bench_reminders_{int(time.time())}" if db_url and db_url.startswith("postgresql") else None
+    if schema is not None and db_url is not None:
+        await _schema(db_url, f'CREATE SCHEMA "{schema}"')
     with tempfile.TemporaryDirectory() as tmp:
-        db = Database.from_url(db_url or f"sqlite+aiosqlite:///{Path(tmp) / 'reminders.sqlite'}")
+        db = Database.from_url(db_url or f"sqlite+aiosqlite:///{Path(tmp) / 'reminders.sqlite'}", schema=schema)
         await db.upgrade()
         await populate(db, members, rounds)
         base_rss = rss_mb()[0]
-        ours = await pocnet_side(db, members)
-        await db.dispose()
+        try:
+            ours = await pocnet_side(db, members)
+        finally:
+            await db.dispose()
+            if schema is not None and db_url is not None:
+                await _schema(db_url, f'DROP SCHEMA "{schema}" CASCADE')
     bare = await bare_side(int(ours["planned"]), members)
     backend = "PostgreSQL" if db_url and db_url.startswith("postgresql") else "SQLite"
     print(f"reminders: {members} members × {rounds} rounds, {int(ours['planned'])} reminders planned, {backend}")
@@ -200,7 +218,7 @@ def cli() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--members", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--db-url", help="a database to use instead of a fresh SQLite file (it must be empty)")
+    parser.add_argument("--db-url", help="PostgreSQL instead of a fresh SQLite file (a new schema, dropped after)")
     args = parser.parse_args()
     asyncio.run(main(args.members, args.rounds, args.db_url))
 

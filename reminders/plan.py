@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -290,10 +289,3 @@ async def cancel_reported(session: AsyncSession, row: Round, state_code: str, no
         .values(status=CANCELLED, decided_at=now, note="reported")
     )  # fmt: skip
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
-
-
-def group_by_member(rows: Iterable[Reminder]) -> dict[tuple[int | None, int | None], list[Reminder]]:
-    grouped: dict[tuple[int | None, int | None], list[Reminder]] = defaultdict(list)
-    for r in rows:
-        grouped[(r.round_id, r.member_id)].append(r)
-    return grouped

@@ -13,14 +13,15 @@ missing, a ready-to-fill ``/report`` line, the deadline and the days left or ove
 
 from __future__ import annotations
 
+import json
+from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
 
 from babel.dates import format_date
 from sqlalchemy import Table, bindparam, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from bot.delivery.render import renderer
 from bot.i18n import Translator
@@ -107,37 +108,123 @@ class _Person:
     state: State | None
 
 
+@dataclass(frozen=True)
+class Due:
+    """A claimed reminder, as the scheduler read it (plain values: no ORM bookkeeping on the hot path)."""
+
+    id: int
+    kind: str
+    round_id: int | None
+    member_id: int | None
+    step: str
+    due_at: datetime
+
+    @classmethod
+    def of(cls, row: Reminder) -> Due:
+        return cls(row.id, row.kind, row.round_id, row.member_id, row.step, row.due_at)
+
+
 class _Decisions:
-    """What becomes of each claimed row, written in one bulk UPDATE (and set on the loaded rows, so the
-    scheduler reads them as they are now)."""
+    """What becomes of each claimed row: a few UPDATE … WHERE id IN (…) statements, not one per row."""
 
     def __init__(self, now: datetime) -> None:
         self.now = now
-        self.rows: list[tuple[Reminder, dict[str, Any]]] = []
+        self.skipped: dict[str, list[int]] = defaultdict(list)  # note → ids
+        self.sent: list[Due] = []
 
-    def __call__(self, row: Reminder, status: str, note: str | None = None, outbox_id: int | None = None) -> None:
-        self.rows.append((row, {"id": row.id, "status": status, "decided_at": self.now, "note": note,
-                                "outbox_id": outbox_id}))  # fmt: skip
+    def skip(self, row: Due, note: str) -> None:
+        self.skipped[note].append(row.id)
 
     async def write(self, session: AsyncSession) -> None:
-        if not self.rows:
-            return
+        connection = await session.connection()
         table = cast(Table, Reminder.__table__)
-        statement = (
-            update(table)
-            .where(table.c.id == bindparam("rid"))
-            .values(status=bindparam("s"), decided_at=bindparam("d"), note=bindparam("n"), outbox_id=bindparam("o"))
-        )
-        rows = [{"rid": v["id"], "s": v["status"], "d": v["decided_at"], "n": v["note"], "o": v["outbox_id"]}
-                for _, v in self.rows]  # fmt: skip
-        await (await session.connection()).execute(statement, rows)  # one executemany
-        for row, values in self.rows:
-            for name in ("status", "decided_at", "note", "outbox_id"):
-                set_committed_value(row, name, values[name])
+        queued = cast(Table, OutboxItem.__table__)
+        for note, ids in self.skipped.items():
+            for start in range(0, len(ids), plan.CHUNK):
+                await connection.execute(
+                    update(table)
+                    .where(table.c.id.in_(ids[start : start + plan.CHUNK]))
+                    .values(status=plan.SKIPPED, decided_at=self.now, note=note)
+                )
+        # each sent reminder points at the outbox row whose reference names it
+        by_reference: dict[str, int] = {}
+        refs = [reference(row.id) for row in self.sent]
+        for start in range(0, len(refs), plan.CHUNK):
+            found = await connection.execute(
+                select(queued.c.id, queued.c.reference).where(queued.c.reference.in_(refs[start : start + plan.CHUNK]))
+            )
+            by_reference.update({ref: item_id for item_id, ref in found.all()})
+        changes = [(by_reference.get(reference(row.id)), row.id) for row in self.sent]
+        if changes:
+            sqlite = connection.dialect.name == "sqlite"
+            decided: Any = _stamp(self.now) if sqlite else self.now
+            if connection.dialect.name in ("sqlite", "postgresql"):  # the driver's executemany, as _queue
+                marks = ("?", "?", "?", "?") if sqlite else ("$1", "$2", "$3", "$4")
+                await connection.exec_driver_sql(
+                    f"UPDATE reminder SET status = {marks[0]}, decided_at = {marks[1]}, note = NULL, "
+                    f"outbox_id = {marks[2]} WHERE id = {marks[3]}",
+                    [(plan.SENT, decided, item_id, rid) for item_id, rid in changes],
+                )
+            else:
+                await connection.execute(
+                    update(table).where(table.c.id == bindparam("rid")).values(
+                        status=plan.SENT, decided_at=self.now, note=None, outbox_id=bindparam("oid")),
+                    [{"rid": rid, "oid": item_id} for item_id, rid in changes],
+                )  # fmt: skip
+
+
+def _stamp(moment: datetime) -> str:
+    """A UTC moment as SQLAlchemy stores it in SQLite (so that it sorts and compares with the others)."""
+    return moment.astimezone(UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+_COLUMNS = ("platform", "chat_id", "user_id", "member_id", "kind", "template", "params", "language", "priority",
+            "reference", "status", "attempts", "created_at")  # fmt: skip
+
+
+async def _queue(connection: AsyncConnection, values: list[dict[str, Any]], now: datetime) -> None:
+    """Insert the outbox rows with the driver's executemany: SQLAlchemy's per-row parameter processing
+    costs four times the insert itself, and a whole network may be due in the same minute."""
+    dialect = connection.dialect
+    if dialect.name not in ("sqlite", "postgresql"):
+        await connection.execute(insert(cast(Table, OutboxItem.__table__)), [v | {"created_at": now} for v in values])
+        return
+    sqlite = dialect.name == "sqlite"
+    created: Any = _stamp(now) if sqlite else now
+    marks = ", ".join("?" if sqlite else f"${n}" for n in range(1, len(_COLUMNS) + 1))
+    sql = f"INSERT INTO outbox ({', '.join(_COLUMNS)}) VALUES ({marks})"
+    rows = [tuple(json.dumps(v[c]) if c == "params" else created if c == "created_at" else v[c] for c in _COLUMNS)
+            for v in values]  # fmt: skip
+    await connection.exec_driver_sql(sql, rows)
 
 
 @fires(plan.ROUND)
 async def fire_rounds(session: AsyncSession, due: list[Reminder], now: datetime) -> None:
+    """The registry's entry: ORM rows in (as other kinds get them), decided in bulk, read back."""
+    await fire_due(session, [Due.of(row) for row in due], now)
+    for row in due:
+        await session.refresh(row)
+
+
+PREPARED_FOR = timedelta(minutes=2)  # prepared decisions are used only this close to their moment
+
+
+@dataclass
+class Prepared:
+    """Decisions computed shortly before a known firing moment (the scheduler prepares the rows due at its
+    next firing), so that at the moment itself only the writes remain: the lateness of a whole network due
+    in the same minute. Used only when fired within PREPARED_FOR of that moment and while what each state
+    owes is unchanged; the rows are still claimed, locked and checked as planned at the moment itself."""
+
+    at: datetime
+    owed: dict[int, dict[str, list[str]]]
+    decisions: dict[int, tuple[str | None, dict[str, Any] | None]]  # reminder id → (skip note | outbox row)
+
+    def usable(self, owed: dict[int, dict[str, list[str]]], now: datetime) -> bool:
+        return abs(now - self.at) <= PREPARED_FOR and all(self.owed.get(k) == v for k, v in owed.items())
+
+
+async def _rounds(session: AsyncSession, due: list[Due]) -> tuple[dict[int, Round], dict[int, dict[str, list[str]]]]:
     by_id: dict[int, Round] = {}
     owed: dict[int, dict[str, list[str]]] = {}
     for round_id in {r.round_id for r in due if r.round_id is not None}:
@@ -146,77 +233,118 @@ async def fire_rounds(session: AsyncSession, due: list[Reminder], now: datetime)
             by_id[round_id] = found_round
             if found_round.is_open:
                 owed[round_id] = await figures.owed(session, found_round)
-    member_ids = sorted({r.member_id for r in due if r.member_id is not None})
+    return by_id, owed
+
+
+async def _people(
+    session: AsyncSession, member_ids: list[int]
+) -> tuple[dict[int, _Person], dict[int, outbox.Recipient]]:
     people: dict[int, _Person] = {}
     reach: dict[int, outbox.Recipient] = {}
+    if not member_ids:
+        return people, reach
     states = {state.code: state for state in await session.scalars(select(State))}  # 35 rows, loaded once
+    connection = await session.connection()
     for start in range(0, len(member_ids), plan.CHUNK):
         chunk = member_ids[start : start + plan.CHUNK]
-        found = await session.execute(
+        found = await connection.execute(
             select(Member.id, Member.state_code, Member.active, Member.role, Member.timezone).where(
                 Member.id.in_(chunk)
             )
         )
         for mid, code, active, role, tz in found.all():
             people[mid] = _Person(code, active, role, tz, states.get(code) if code else None)
-        ids = await session.execute(
+        ids = await connection.execute(
             select(Identity.member_id, Identity.platform, Identity.chat_id, Identity.user_id)
             .where(Identity.member_id.in_(chunk))
             .order_by(Identity.id.desc())
         )
         for mid, platform, chat_id, user_id in ids.all():  # the first linked account wins (as recipients_of)
             reach[mid] = outbox.Recipient(platform, chat_id, user_id, mid)
-    names_cache: dict[int, dict[str, dict[str, str]]] = {}
+    return people, reach
+
+
+def _groups(due: list[Due]) -> list[list[Due]]:
+    """One member's rows of one round together, oldest first (the last is the one that may be sent)."""
+    grouped: dict[tuple[int | None, int | None], list[Due]] = defaultdict(list)
+    for r in due:
+        grouped[(r.round_id, r.member_id)].append(r)
+    return [sorted(rows, key=lambda r: (r.due_at, plan.rank(r.step))) for rows in grouped.values()]
+
+
+def _decide(
+    latest: Due, row: Round | None, person: _Person | None, owed: dict[int, dict[str, list[str]]],
+    to: outbox.Recipient | None, now: datetime, names: dict[int, dict[str, dict[str, str]]],
+) -> tuple[str | None, dict[str, Any] | None]:  # fmt: skip
+    """(why it is skipped, None) or (None, the outbox row to queue) for the latest due row of a group."""
+    if row is None or not row.is_open:
+        return "round closed", None
+    if person is None or not person.active or person.role not in plan.REMINDED_ROLES or person.code is None:
+        return "not reminded", None
+    code, home = person.code, person.state
+    missing = owed[row.id].get(code, [])
+    if not missing:
+        return "reported", None
+    if to is None:
+        return "no chat account", None
+    where = plan.zone(person.timezone or (home.default_timezone if home else "UTC"))
+    today = now.astimezone(where).date()
+    if row.id not in names:
+        names[row.id] = _names(list(row.indicators))
+    params: dict[str, Any] = {
+        "period": row.period, "state": code, "missing": missing,
+        "state_names": {lang: home.name(lang) for lang in ("en", "es", "pt", "fr")} if home else {"en": code},
+        "names": {c: n for c, n in names[row.id].items() if c in missing},
+        "deadline": row.deadline.isoformat(), "days": (row.deadline - today).days, "step": latest.step,
+    }  # fmt: skip
+    return None, {"platform": to.platform, "chat_id": to.chat_id, "user_id": to.user_id,
+                  "member_id": to.member_id, "kind": KIND, "template": "reminder", "params": params,
+                  "language": None, "priority": outbox.BULK, "reference": reference(latest.id),
+                  "status": outbox.QUEUED, "attempts": 0}  # fmt: skip
+
+
+async def prepare(session: AsyncSession, due: list[Due], at: datetime) -> Prepared:
+    """What firing ``due`` at ``at`` would decide, computed ahead (reads only)."""
+    by_id, owed = await _rounds(session, due)
+    people, reach = await _people(session, sorted({r.member_id for r in due if r.member_id is not None}))
+    names: dict[int, dict[str, dict[str, str]]] = {}
+    decisions: dict[int, tuple[str | None, dict[str, Any] | None]] = {}
+    for rows in _groups(due):
+        latest = rows[-1]
+        row = by_id.get(latest.round_id) if latest.round_id is not None else None
+        mid = latest.member_id or 0
+        decisions[latest.id] = _decide(latest, row, people.get(mid), owed, reach.get(mid), at, names)
+    return Prepared(at, owed, decisions)
+
+
+async def fire_due(session: AsyncSession, due: list[Due], now: datetime, prepared: Prepared | None = None) -> list[Due]:
+    """Decide the claimed round reminders ``due`` (one member's rows of a round all together); return the
+    ones sent. ``prepared``: decisions computed ahead for this moment, used where still valid."""
+    by_id, owed = await _rounds(session, due)
+    ready = prepared.decisions if prepared is not None and prepared.usable(owed, now) else {}
+    groups = _groups(due)
+    unprepared = sorted({rows[-1].member_id for rows in groups if rows[-1].id not in ready and rows[-1].member_id})
+    people, reach = await _people(session, unprepared)
+    names: dict[int, dict[str, dict[str, str]]] = {}
     decide = _Decisions(now)
-    queued: list[tuple[Reminder, dict[str, Any]]] = []
-    for (group_round, group_member), rows in plan.group_by_member(due).items():
-        rows.sort(key=lambda r: (r.due_at, plan.rank(r.step)))
+    values: list[dict[str, Any]] = []
+    for rows in groups:
         latest = rows[-1]
         for older in rows[:-1]:
-            decide(older, plan.SKIPPED, "superseded")
-        row = by_id.get(group_round) if group_round is not None else None
-        person = people.get(group_member) if group_member is not None else None
-        if row is None or not row.is_open:
-            decide(latest, plan.SKIPPED, "round closed")
+            decide.skip(older, "superseded")
+        decision = ready.get(latest.id)
+        if decision is None:
+            row = by_id.get(latest.round_id) if latest.round_id is not None else None
+            mid = latest.member_id or 0
+            decision = _decide(latest, row, people.get(mid), owed, reach.get(mid), now, names)
+        note, item = decision
+        if item is None:
+            decide.skip(latest, note or "skipped")
             continue
-        if person is None or not person.active or person.role not in plan.REMINDED_ROLES or person.code is None:
-            decide(latest, plan.SKIPPED, "not reminded")
-            continue
-        code, tz, home = person.code, person.timezone, person.state
-        missing = owed[row.id].get(code, [])
-        if not missing:
-            decide(latest, plan.SKIPPED, "reported")
-            continue
-        to = reach.get(latest.member_id or 0)
-        if to is None:
-            decide(latest, plan.SKIPPED, "no chat account")
-            continue
-        where = plan.zone(tz or (home.default_timezone if home else "UTC"))
-        today = now.astimezone(where).date()
-        if row.id not in names_cache:
-            names_cache[row.id] = _names(list(row.indicators))
-        params: dict[str, Any] = {
-            "period": row.period, "state": code, "missing": missing,
-            "state_names": {lang: home.name(lang) for lang in ("en", "es", "pt", "fr")} if home else {"en": code},
-            "names": {c: n for c, n in names_cache[row.id].items() if c in missing},
-            "deadline": row.deadline.isoformat(), "days": (row.deadline - today).days, "step": latest.step,
-        }  # fmt: skip
-        queued.append((latest, {"to": to, "params": params, "reference": reference(latest.id)}))
-    if queued:  # one multi-row INSERT … RETURNING, not one round trip per row
-        values = [
-            {"platform": q["to"].platform, "chat_id": q["to"].chat_id, "user_id": q["to"].user_id,
-             "member_id": q["to"].member_id, "kind": KIND, "template": "reminder", "params": q["params"],
-             "language": None, "priority": outbox.BULK, "reference": q["reference"], "status": outbox.QUEUED,
-             "attempts": 0, "created_at": now}
-            for _, q in queued
-        ]  # fmt: skip
-        # RETURNING in parameter order would fall back to one row per statement on SQLite: each row's
-        # reference names its reminder instead
-        table = cast(Table, OutboxItem.__table__)
-        connection = await session.connection()  # Core: no ORM bookkeeping per row
-        inserted = await connection.execute(insert(table).returning(table.c.id, table.c.reference), values)
-        outbox_ids = {ref: item_id for item_id, ref in inserted.all()}
+        values.append(item)
+        decide.sent.append(latest)
+    if values:
+        await _queue(await session.connection(), values, now)
         session.info[outbox.WRITTEN] = True  # wake the senders at commit
-        for reminder, q in queued:
-            decide(reminder, plan.SENT, None, outbox_ids[q["reference"]])
     await decide.write(session)
+    return decide.sent

@@ -41,7 +41,8 @@ from storage.types import utcnow
 log = logging.getLogger("pocnet.reminders")
 
 PLAN_CHANGED = "pocnet_reminder_plan_changed"  # session.info flag: re-plan after this commit
-NEXT_JOB, CHECK_JOB = "reminders-next", "reminders-check"
+NEXT_JOB, CHECK_JOB, PREPARE_JOB = "reminders-next", "reminders-check", "reminders-prepare"
+PREPARE_SECONDS = 30.0  # the next firing's decisions are computed this long before it
 
 _schedulers: list[ReminderScheduler] = []
 
@@ -85,6 +86,7 @@ class ReminderScheduler:
         self._fingerprint: Any = None
         self._busy = asyncio.Lock()
         self._stopping = False
+        self._prepared: rounds.Prepared | None = None
         self._standby: asyncio.Task[None] | None = None
         self._poked: asyncio.Task[None] | None = None
         rounds.CATALOGUE_PATH[0] = catalogue_path
@@ -171,7 +173,7 @@ class ReminderScheduler:
                     for planner in PLANNERS:
                         await planner(session, now)
             self._fingerprint = fingerprint
-        await self.arm()
+            await self._arm()
 
     async def earliest(self) -> datetime | None:
         async with self.db.transaction() as session:
@@ -183,6 +185,10 @@ class ReminderScheduler:
 
     async def arm(self) -> datetime | None:
         """Point the one date job at the earliest planned reminder (now, if it is already due)."""
+        async with self._busy:
+            return await self._arm()
+
+    async def _arm(self) -> datetime | None:
         if self._stopping:
             return None
         due = await self.earliest()
@@ -197,12 +203,36 @@ class ReminderScheduler:
         run_at = datetime.now(UTC) + timedelta(seconds=wait)
         self.scheduler.add_job(self._due, "date", run_date=run_at, id=NEXT_JOB, replace_existing=True,
                                misfire_grace_time=None, coalesce=True)  # fmt: skip
+        if wait > 1.0 and (self._prepared is None or self._prepared.at != due):
+            prepare_at = datetime.now(UTC) + timedelta(seconds=max(0.0, wait - PREPARE_SECONDS))
+            self.scheduler.add_job(self._prepare, "date", run_date=prepare_at, args=[due], id=PREPARE_JOB,
+                                   replace_existing=True, misfire_grace_time=None, coalesce=True)  # fmt: skip
         return due
+
+    async def _prepare(self, due: datetime) -> None:
+        """Compute ahead what the firing at ``due`` will decide (reads only): at the moment itself only the
+        writes remain."""
+        try:
+            async with self._busy:
+                if self._stopping or self.next_due != due:
+                    return
+                async with self.db.transaction() as session:
+                    rows = await session.execute(
+                        select(Reminder.id, Reminder.kind, Reminder.round_id, Reminder.member_id, Reminder.step,
+                               Reminder.due_at)
+                        .where(Reminder.status == plan.PLANNED, Reminder.kind == plan.ROUND, Reminder.due_at <= due)
+                    )  # fmt: skip
+                    self._prepared = await rounds.prepare(session, [rounds.Due(*r) for r in rows.all()], due)
+        except Exception as exc:  # preparing is an optimisation: the firing decides without it
+            log.warning("preparing reminders failed", extra={"reason": repr(exc)[:200]})
 
     async def _due(self) -> None:
         try:
-            await self.fire()
-            await self.arm()
+            async with self._busy:
+                if self._stopping:
+                    return
+                await self._fire()
+                await self._arm()
         except Exception as exc:  # the database went away: the check job re-arms
             log.warning("reminder firing failed", extra={"reason": repr(exc)[:200]})
 
@@ -217,13 +247,16 @@ class ReminderScheduler:
 
     async def fire(self) -> int:
         """Decide every reminder due by now, batch by batch (one transaction each); return how many."""
-        total = 0
         async with self._busy:
-            while True:
-                done, full = await self._fire_batch()
-                total += done
-                if not full:
-                    break
+            return await self._fire()
+
+    async def _fire(self) -> int:
+        total = 0
+        while True:
+            done, full = await self._fire_batch()
+            total += done
+            if not full:
+                break
         self.fired += total
         return total
 
@@ -236,24 +269,30 @@ class ReminderScheduler:
                 # keep one member's rows of one round together: the last group may continue past the batch
                 last = (claimed[-1].kind, claimed[-1].member_id, claimed[-1].round_id)
                 claimed = [r for r in claimed if (r.kind, r.member_id, r.round_id) != last] or claimed
-            by_kind: dict[str, list[Reminder]] = {}
+            by_kind: dict[str, list[rounds.Due]] = {}
             for row in claimed:
                 by_kind.setdefault(row.kind, []).append(row)
+            dues: list[datetime] = []
             for kind, rows in by_kind.items():
-                await FIRES[kind](session, rows, now)
-            dues = [row.due_at for row in claimed if row.status == plan.SENT]
+                if kind == plan.ROUND:  # the bulk path: a whole network may be due in the same minute
+                    dues += [r.due_at for r in await rounds.fire_due(session, rows, now, self._prepared)]
+                    continue
+                loaded = list(await session.scalars(select(Reminder).where(Reminder.id.in_([r.id for r in rows]))))
+                await FIRES[kind](session, loaded, now)
+                dues += [r.due_at for r in loaded if r.status == plan.SENT]
         if self.after_batch is not None:  # committed: the outbox rows are queued
             self.after_batch(dues)
         return len(claimed), full
 
 
-async def claim(session: AsyncSession, now: datetime, limit: int) -> list[Reminder]:
-    """Lock up to ``limit`` planned reminders due by ``now``, one member's rows of a round together."""
+async def claim(session: AsyncSession, now: datetime, limit: int) -> list[rounds.Due]:
+    """Lock up to ``limit`` planned reminders due by ``now``, one member's rows of a round together
+    (``FOR UPDATE SKIP LOCKED`` on PostgreSQL: another instance never takes the same rows)."""
     query = (
-        select(Reminder)
+        select(Reminder.id, Reminder.kind, Reminder.round_id, Reminder.member_id, Reminder.step, Reminder.due_at)
         .where(Reminder.status == plan.PLANNED, Reminder.due_at <= now, Reminder.kind.in_(sorted(FIRES)))
         .order_by(Reminder.kind, Reminder.member_id, Reminder.round_id, Reminder.due_at, Reminder.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    return list((await session.scalars(query)).all())
+    return [rounds.Due(*row) for row in (await session.execute(query)).all()]

@@ -14,8 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.app import App
-from reminders import plan
-from reminders.registry import FIRES
+from reminders import plan, rounds
 from reminders.scheduler import ReminderScheduler, claim
 from storage import figures, sample
 from storage.access import Actor
@@ -157,7 +156,7 @@ async def test_a_crash_while_firing_sends_nothing_and_nothing_is_sent_twice(
     with pytest.raises(Crash):  # the process dies after queuing, before the commit
         async with db.transaction() as session:
             due = await claim(session, clock.moment, 100)
-            await FIRES[plan.ROUND](session, [r for r in due if r.kind == plan.ROUND], clock.moment)
+            await rounds.fire_due(session, [r for r in due if r.kind == plan.ROUND], clock.moment)
             await session.flush()
             assert await session.scalar(select(func.count(OutboxItem.id))) > 0
             raise Crash
@@ -271,3 +270,24 @@ async def test_the_timer_sends_what_is_due_without_being_asked(db: Database) -> 
         assert health is None or health["parts"]["reminders"]["scheduler running"] is True
     finally:
         await app.stop()
+
+
+async def test_decisions_prepared_ahead_give_way_to_a_report_made_in_between(
+    network: tuple[App, ChatPlatform, Clock], db: Database
+) -> None:
+    """The scheduler computes a firing's decisions shortly before it; a state that reports in between is not
+    reminded with what was prepared, and the prepared decisions are what is sent to the others."""
+    app, chat, _ = network
+    async with db.transaction() as session:
+        prepared = await rounds.prepare(session, await claim(session, D30, 100), D30)
+    colombia, mexico = await contact(db, "CO"), await contact(db, "MX")
+    assert sum(1 for _, item in prepared.decisions.values() if item is not None) == 2
+    async with db.transaction() as session:
+        row = await figures.get_round(session, "2026")
+        await figures.record(session, Actor.of(mexico), row, "MX", [figures.Entry("mla", 1), figures.Entry("extradition", 2)])  # fmt: skip
+    async with db.transaction() as session:
+        sent = await rounds.fire_due(session, await claim(session, D30, 100), D30 + timedelta(seconds=1), prepared)
+    assert [r.member_id for r in sent] == [colombia.id]
+    assert (await statuses(db, mexico))["d-30"] == plan.SKIPPED
+    await app.idle()
+    assert "in 32 days" in chat.last("CO")
