@@ -104,10 +104,13 @@ class ReminderScheduler:
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self.scheduler.start()
         _schedulers.append(self)
-        if await self.lock.acquire():
-            await self._lead()
-        else:
-            self._standby = asyncio.create_task(self._wait_for_lock(), name="reminders-standby")
+        try:
+            if await self.lock.acquire():
+                await self._lead()
+                return
+        except Exception as exc:  # the database may come later (as for the directory snapshot): keep trying
+            log.warning("reminder scheduler waits for the database", extra={"reason": repr(exc)[:200]})
+        self._standby = asyncio.create_task(self._wait_for_lock(), name="reminders-standby")
 
     async def _lead(self) -> None:
         log.info("reminder scheduler leads")
@@ -121,7 +124,7 @@ class ReminderScheduler:
         while True:
             await asyncio.sleep(self.standby_seconds)
             try:
-                if await self.lock.acquire():
+                if self.lock.held or await self.lock.acquire():
                     await self._lead()
                     return
             except Exception as exc:  # the database went away for a moment
