@@ -43,6 +43,7 @@ log = logging.getLogger("pocnet.reminders")
 PLAN_CHANGED = "pocnet_reminder_plan_changed"  # session.info flag: re-plan after this commit
 NEXT_JOB, CHECK_JOB, PREPARE_JOB = "reminders-next", "reminders-check", "reminders-prepare"
 PREPARE_SECONDS = 30.0  # the next firing's decisions are computed this long before it
+RETRY_SECONDS = 5.0
 
 _schedulers: list[ReminderScheduler] = []
 
@@ -171,9 +172,10 @@ class ReminderScheduler:
         async with self._busy:
             async with self.db.transaction() as session:
                 fingerprint = await self._fingerprint_now(session)
-                if force or fingerprint != self._fingerprint:
-                    now = self.now()
-                    for planner in PLANNERS:
+                changed = force or fingerprint != self._fingerprint
+                now = self.now()
+                for planner in PLANNERS:  # the round planner only when what it reads changed; others decide
+                    if changed or planner is not plan.plan_rounds:
                         await planner(session, now)
             self._fingerprint = fingerprint
             await self._arm()
@@ -191,7 +193,7 @@ class ReminderScheduler:
         async with self._busy:
             return await self._arm()
 
-    async def _arm(self) -> datetime | None:
+    async def _arm(self, *, at_least: float = 0.0) -> datetime | None:
         if self._stopping:
             return None
         due = await self.earliest()
@@ -202,7 +204,7 @@ class ReminderScheduler:
             if self.scheduler.get_job(NEXT_JOB) is not None:
                 self.scheduler.remove_job(NEXT_JOB)
             return None
-        wait = max(0.0, (due - self.now()).total_seconds())
+        wait = max(at_least, (due - self.now()).total_seconds())
         run_at = datetime.now(UTC) + timedelta(seconds=wait)
         self.scheduler.add_job(self._due, "date", run_date=run_at, id=NEXT_JOB, replace_existing=True,
                                misfire_grace_time=None, coalesce=True)  # fmt: skip
@@ -234,8 +236,9 @@ class ReminderScheduler:
             async with self._busy:
                 if self._stopping:
                     return
-                await self._fire()
-                await self._arm()
+                fired = await self._fire()
+                # rows due but not taken (locked by a transaction elsewhere): look again in a moment, not at once
+                await self._arm(at_least=0.0 if fired else RETRY_SECONDS)
         except Exception as exc:  # the database went away: the check job re-arms
             log.warning("reminder firing failed", extra={"reason": repr(exc)[:200]})
 
