@@ -177,7 +177,10 @@ def _digest(row: Round, owing: list[str], people: list[tuple[int, str, str]], sn
     return hashlib.sha256(repr(inputs).encode()).hexdigest()[:32]
 
 
-async def plan_round(session: AsyncSession, row: Round, now: datetime, *, force: bool = False) -> Outcome:
+async def plan_round(
+    session: AsyncSession, row: Round, now: datetime, *, force: bool = False,
+    members: dict[tuple[str, ...], list[tuple[int, str, str]]] | None = None,
+) -> Outcome:  # fmt: skip
     """Bring the round's planned reminders in line with the round, its audience and what each state owes.
 
     What the plan is made from (the round, the states that owe, the reminded members and their zones, the
@@ -185,7 +188,12 @@ async def plan_round(session: AsyncSession, row: Round, now: datetime, *, force:
     read at all — that keeps a restart of a large network within a second."""
     outcome = Outcome()
     owing = [state for state, missing in (await figures.owed(session, row)).items() if missing] if row.is_open else []
-    people = await reminded_members(session, owing)
+    states_key = tuple(sorted(owing))
+    people = members.get(states_key) if members is not None else None
+    if people is None:  # rounds asking the same states share one read of their members (plan_all)
+        people = await reminded_members(session, owing)
+        if members is not None:
+            members[states_key] = people
     marks = await session.execute(
         select(Reminder.member_id, Reminder.due_at).where(Reminder.round_id == row.id, Reminder.kind == SNOOZE)
     )
@@ -259,9 +267,10 @@ async def plan_round(session: AsyncSession, row: Round, now: datetime, *, force:
 async def plan_all(session: AsyncSession, now: datetime) -> dict[str, Outcome]:
     """Plan every open round; cancel what is still planned for closed ones."""
     done: dict[str, Outcome] = {}
+    members: dict[tuple[str, ...], list[tuple[int, str, str]]] = {}
     for row in await figures.all_rounds(session):
         if row.is_open:
-            done[row.period] = await plan_round(session, row, now)
+            done[row.period] = await plan_round(session, row, now, members=members)
     closed = select(Round.id).where(Round.closed_at.is_not(None))
     await session.execute(
         update(Reminder)

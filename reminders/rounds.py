@@ -187,15 +187,23 @@ async def _queue(connection: AsyncConnection, values: list[dict[str, Any]], now:
     costs four times the insert itself, and a whole network may be due in the same minute."""
     dialect = connection.dialect
     if dialect.name not in ("sqlite", "postgresql"):
-        await connection.execute(insert(cast(Table, OutboxItem.__table__)), [v | {"created_at": now} for v in values])
+        plain = [{k: v for k, v in item.items() if k != ROW} | {"created_at": now} for item in values]
+        await connection.execute(insert(cast(Table, OutboxItem.__table__)), plain)
         return
     sqlite = dialect.name == "sqlite"
     created: Any = _stamp(now) if sqlite else now
     marks = ", ".join("?" if sqlite else f"${n}" for n in range(1, len(_COLUMNS) + 1))
     sql = f"INSERT INTO outbox ({', '.join(_COLUMNS)}) VALUES ({marks})"
-    rows = [tuple(json.dumps(v[c]) if c == "params" else created if c == "created_at" else v[c] for c in _COLUMNS)
-            for v in values]  # fmt: skip
+    rows = [(*(v.get(ROW) or as_row(v)), created) for v in values]
     await connection.exec_driver_sql(sql, rows)
+
+
+ROW = "_row"  # an outbox row's values as the driver takes them, computed ahead (see prepare)
+
+
+def as_row(values: dict[str, Any]) -> tuple[Any, ...]:
+    """The driver's parameters for one outbox row, but its creation time (the moment it is queued)."""
+    return tuple(json.dumps(values[c]) if c == "params" else values[c] for c in _COLUMNS[:-1])
 
 
 @fires(plan.ROUND)
@@ -313,7 +321,10 @@ async def prepare(session: AsyncSession, due: list[Due], at: datetime) -> Prepar
         latest = rows[-1]
         row = by_id.get(latest.round_id) if latest.round_id is not None else None
         mid = latest.member_id or 0
-        decisions[latest.id] = _decide(latest, row, people.get(mid), owed, reach.get(mid), at, names)
+        note, item = _decide(latest, row, people.get(mid), owed, reach.get(mid), at, names)
+        if item is not None:
+            item[ROW] = as_row(item)  # serialised now rather than at the moment itself
+        decisions[latest.id] = (note, item)
     return Prepared(at, owed, decisions)
 
 
