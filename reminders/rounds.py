@@ -135,7 +135,7 @@ class _Decisions:
     def skip(self, row: Due, note: str) -> None:
         self.skipped[note].append(row.id)
 
-    async def write(self, session: AsyncSession) -> None:
+    async def write(self, session: AsyncSession, queued_ids: dict[str, int] | None = None) -> None:
         connection = await session.connection()
         table = cast(Table, Reminder.__table__)
         queued = cast(Table, OutboxItem.__table__)
@@ -147,8 +147,8 @@ class _Decisions:
                     .values(status=plan.SKIPPED, decided_at=self.now, note=note)
                 )
         # each sent reminder points at the outbox row whose reference names it
-        by_reference: dict[str, int] = {}
-        refs = [reference(row.id) for row in self.sent]
+        by_reference: dict[str, int] = dict(queued_ids or {})
+        refs = [reference(row.id) for row in self.sent] if queued_ids is None else []
         for start in range(0, len(refs), plan.CHUNK):
             found = await connection.execute(
                 select(queued.c.id, queued.c.reference).where(queued.c.reference.in_(refs[start : start + plan.CHUNK]))
@@ -182,20 +182,34 @@ _COLUMNS = ("platform", "chat_id", "user_id", "member_id", "kind", "template", "
             "reference", "status", "attempts", "created_at")  # fmt: skip
 
 
-async def _queue(connection: AsyncConnection, values: list[dict[str, Any]], now: datetime) -> None:
-    """Insert the outbox rows with the driver's executemany: SQLAlchemy's per-row parameter processing
-    costs four times the insert itself, and a whole network may be due in the same minute."""
+QUEUE_ROWS = 1000  # outbox rows per INSERT statement (13 parameters each: within every driver's limit)
+
+
+async def _queue(connection: AsyncConnection, values: list[dict[str, Any]], now: datetime) -> dict[str, int] | None:
+    """Insert the outbox rows, a thousand per multi-row ``INSERT … RETURNING id, reference`` written for
+    the driver: SQLAlchemy's per-row parameter processing costs four times the insert itself, and a whole
+    network may be due in the same minute. Returns each row's id by its reference (None: not known)."""
     dialect = connection.dialect
     if dialect.name not in ("sqlite", "postgresql"):
         plain = [{k: v for k, v in item.items() if k != ROW} | {"created_at": now} for item in values]
         await connection.execute(insert(cast(Table, OutboxItem.__table__)), plain)
-        return
+        return None
     sqlite = dialect.name == "sqlite"
     created: Any = _stamp(now) if sqlite else now
-    marks = ", ".join("?" if sqlite else f"${n}" for n in range(1, len(_COLUMNS) + 1))
-    sql = f"INSERT INTO outbox ({', '.join(_COLUMNS)}) VALUES ({marks})"
-    rows = [(*(v.get(ROW) or as_row(v)), created) for v in values]
-    await connection.exec_driver_sql(sql, rows)
+    ids: dict[str, int] = {}
+    width = len(_COLUMNS)
+    for start in range(0, len(values), QUEUE_ROWS):
+        chunk = values[start : start + QUEUE_ROWS]
+        if sqlite:
+            groups = ", ".join(["(" + ", ".join("?" * width) + ")"] * len(chunk))
+        else:
+            groups = ", ".join("(" + ", ".join(f"${n * width + c + 1}" for c in range(width)) + ")"
+                               for n in range(len(chunk)))  # fmt: skip
+        params = tuple(p for v in chunk for p in (*(v.get(ROW) or as_row(v)), created))
+        sql = f"INSERT INTO outbox ({', '.join(_COLUMNS)}) VALUES {groups} RETURNING id, reference"
+        found: Any = await connection.exec_driver_sql(sql, params)
+        ids.update({ref: item_id for item_id, ref in found.all()})
+    return ids
 
 
 ROW = "_row"  # an outbox row's values as the driver takes them, computed ahead (see prepare)
@@ -354,8 +368,9 @@ async def fire_due(session: AsyncSession, due: list[Due], now: datetime, prepare
             continue
         values.append(item)
         decide.sent.append(latest)
+    queued_ids: dict[str, int] | None = {}
     if values:
-        await _queue(await session.connection(), values, now)
+        queued_ids = await _queue(await session.connection(), values, now)
         session.info[outbox.WRITTEN] = True  # wake the senders at commit
-    await decide.write(session)
+    await decide.write(session, queued_ids)
     return decide.sent
