@@ -158,12 +158,16 @@ class _Decisions:
         if changes:
             sqlite = connection.dialect.name == "sqlite"
             decided: Any = _stamp(self.now) if sqlite else self.now
-            if connection.dialect.name in ("sqlite", "postgresql"):  # the driver's executemany, as _queue
-                marks = ("?", "?", "?", "?") if sqlite else ("$1", "$2", "$3", "$4")
+            if sqlite:  # the driver's executemany, as _queue
                 await connection.exec_driver_sql(
-                    f"UPDATE reminder SET status = {marks[0]}, decided_at = {marks[1]}, note = NULL, "
-                    f"outbox_id = {marks[2]} WHERE id = {marks[3]}",
+                    "UPDATE reminder SET status = ?, decided_at = ?, note = NULL, outbox_id = ? WHERE id = ?",
                     [(plan.SENT, decided, item_id, rid) for item_id, rid in changes],
+                )
+            elif connection.dialect.name == "postgresql":  # one statement: the pairs as two arrays
+                await connection.exec_driver_sql(
+                    "UPDATE reminder SET status = $1, decided_at = $2, note = NULL, outbox_id = x.o "
+                    "FROM unnest($3::integer[], $4::integer[]) AS x(r, o) WHERE reminder.id = x.r",
+                    (plan.SENT, decided, [rid for _, rid in changes], [item_id for item_id, _ in changes]),
                 )
             else:
                 await connection.execute(
@@ -182,6 +186,14 @@ _COLUMNS = ("platform", "chat_id", "user_id", "member_id", "kind", "template", "
             "reference", "status", "attempts", "created_at")  # fmt: skip
 
 
+_UNNEST = (
+    "INSERT INTO outbox (platform, chat_id, user_id, member_id, kind, template, params, language, priority, "
+    "reference, status, attempts, created_at) "
+    "SELECT p, c, u, m, k, t, j::json, l, pr, r, s, a, $13 FROM unnest($1::varchar[], $2::varchar[], "
+    "$3::varchar[], $4::integer[], $5::varchar[], $6::text[], $7::text[], $8::varchar[], $9::integer[], "
+    "$10::varchar[], $11::varchar[], $12::integer[]) AS x(p, c, u, m, k, t, j, l, pr, r, s, a) "
+    "RETURNING id, reference"
+)
 QUEUE_ROWS = 1000  # outbox rows per INSERT statement (13 parameters each: within every driver's limit)
 
 
@@ -197,6 +209,11 @@ async def _queue(connection: AsyncConnection, values: list[dict[str, Any]], now:
     sqlite = dialect.name == "sqlite"
     created: Any = _stamp(now) if sqlite else now
     ids: dict[str, int] = {}
+    if not sqlite:  # PostgreSQL: every column as one array, a single INSERT … SELECT FROM unnest(…)
+        rows = [v.get(ROW) or as_row(v) for v in values]
+        columns = [list(column) for column in zip(*rows, strict=True)]
+        found_pg: Any = await connection.exec_driver_sql(_UNNEST, (*columns, created))
+        return {ref: item_id for item_id, ref in found_pg.all()}
     width = len(_COLUMNS)
     for start in range(0, len(values), QUEUE_ROWS):
         chunk = values[start : start + QUEUE_ROWS]

@@ -14,6 +14,10 @@ Several instances: only the one holding the PostgreSQL advisory lock schedules (
 ``standby_seconds``); rows are still claimed ``FOR UPDATE SKIP LOCKED``. A reminder is marked sent in the
 transaction that queues its outbox rows, so a crash never sends it twice. SQLite serves one process.
 
+A whole network may come due in the same minute (09:00 in one zone): round reminders take a bulk path
+(rounds.fire_due: plain rows, a few statements per batch of ``batch``), and the decisions of the next firing
+are prepared up to PREPARE_SECONDS ahead, so that at the moment itself mostly the writes remain.
+
 ``now`` is the clock the reminders are decided by (tests pass a controllable one and call ``fire()``,
 ``replan()`` directly); APScheduler's own timer runs on the real clock, offset by the difference.
 """
