@@ -4,8 +4,9 @@ The scheduler hands over the due ``round`` rows it claimed (locked, grouped so t
 round are in the same batch). For each member and round only the latest due row may be sent: the earlier
 ones are ``skipped`` as superseded (after downtime a member gets one reminder, not four stale ones). A row is
 also skipped when its round closed, its member left or changed role, or their state owes nothing more. The
-rest queue one outbox row (``storage.outbox.enqueue``, to ``outbox.recipients_of`` the member) and are marked
-``sent`` with its id — in the scheduler's transaction, so a crash before the commit leaves both undone.
+rest queue one outbox row each — what ``storage.outbox.enqueue`` writes, to the account ``outbox.recipients_of``
+names, but a thousand rows per statement — and are marked ``sent`` with its id, in the scheduler's
+transaction: a crash before the commit leaves both undone, and nothing is ever sent twice.
 
 The message is rendered in the recipient's language at send time (``@renderer("reminder")``): what is
 missing, a ready-to-fill ``/report`` line, the deadline and the days left or overdue.

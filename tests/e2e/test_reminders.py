@@ -291,3 +291,26 @@ async def test_decisions_prepared_ahead_give_way_to_a_report_made_in_between(
     assert (await statuses(db, mexico))["d-30"] == plan.SKIPPED
     await app.idle()
     assert "in 32 days" in chat.last("CO")
+
+
+async def test_a_deadline_moved_from_elsewhere_moves_what_is_planned_at_the_next_check(
+    network: tuple[App, ChatPlatform, Clock], db: Database
+) -> None:
+    """The deadline moved by another process (``pocnet round deadline``): the scheduler's check re-plans."""
+    app, chat, clock = network
+    clock.moment = D30
+    await app.reminders.fire()  # d-30 sent to Mexico
+    async with db.transaction() as session:
+        row = await figures.get_round(session, "2026")
+        await figures.move_deadline(session, Actor.system("test"), row, date(2027, 3, 30))
+    await app.reminders.replan()  # what the check job does every minute
+    mexico = await contact(db, "MX")
+    async with db.transaction() as session:
+        due = dict((await session.execute(
+            select(Reminder.step, Reminder.due_at).where(Reminder.member_id == mexico.id, Reminder.kind == plan.ROUND)
+        )).all())  # fmt: skip
+    assert due["d-30"] == D30  # sent: stays
+    assert due["d-1"] == datetime(2027, 3, 29, 15, 0, tzinfo=UTC)  # Monday 29 March, 09:00 in Mexico City
+    assert "Mar 29, 2027 09:00 (America/Bogota)" in await chat.say("/reminders", user="CO")
+    # the Honolulu contact's d-30 was not yet sent: it moved from 12 to Friday 26 February (Sunday 28 → Friday)
+    assert app.reminders.next_due == datetime(2027, 2, 26, 19, 0, tzinfo=UTC)
