@@ -25,6 +25,7 @@ from bot.escalation import Escalator
 from bot.metrics import Metrics, StatusServer
 from bot.router import Router
 from bot.transports.base import Transport
+from reminders.scheduler import ReminderScheduler
 from storage import outbox
 from storage.db import Database
 from storage.types import utcnow
@@ -70,12 +71,21 @@ class App:
                                   poll_seconds=d.poll_seconds, batch=d.batch, standby_seconds=d.standby_seconds)  # fmt: skip
         self.router = Router(db, settings, self.delivery, bot_username=None, metrics=self.metrics, now=now)
         self.escalator = Escalator(db, every=settings.relay.check_seconds, now=now)
+        self.reminders = ReminderScheduler(db, now=now, catalogue_path=settings.figures.catalogue)
         for transport in transports:
             if hasattr(transport, "flush"):  # Matrix saves its sync position once the replies have left
                 transport.flush = self._flusher(transport.platform)
         m = settings.metrics
         self.status = (
-            StatusServer(self.metrics, db, m.listen, m.port, transports=transports, secrets=settings.secrets())
+            StatusServer(
+                self.metrics,
+                db,
+                m.listen,
+                m.port,
+                transports=transports,
+                secrets=settings.secrets(),
+                scheduler=self.reminders,
+            )
             if m.enabled
             else None
         )
@@ -116,6 +126,7 @@ class App:
         services.append(Service("senders", start_senders, stop_senders))
         services.append(Service("outbox", start_outbox, self.outbox.stop))
         services.append(Service("escalation", start_escalation, self.escalator.stop))
+        services.append(Service("reminders", self.reminders.start, self.reminders.stop))
         for transport in self.transports.values():
             stop_receiving = getattr(transport, "stop_receiving", nothing)
             services.append(Service(transport.platform, self._starter(transport), stop_receiving))

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from bot import cli_broadcast, cli_directory, cli_figures, logs
+from bot import cli_broadcast, cli_directory, cli_figures, cli_reminders, logs
 from bot.config import ConfigError, Settings, load
 from storage.db import Database, head_revision
 
@@ -95,6 +95,7 @@ def _parser() -> argparse.ArgumentParser:
     cli_directory.add_parser(sub)
     cli_broadcast.add_parser(sub)
     cli_figures.add_parser(sub)
+    cli_reminders.add_parser(sub)
     return parser
 
 
@@ -345,6 +346,10 @@ async def cmd_figures(args: argparse.Namespace) -> int:
     return await _on_migrated(args, cli_figures.runner(_settings(args)), cli_figures.CliError)
 
 
+async def cmd_reminders(args: argparse.Namespace) -> int:
+    return await _on_migrated(args, cli_reminders.run, cli_reminders.CliError)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     handler = {
@@ -360,6 +365,7 @@ def main(argv: list[str] | None = None) -> int:
         "broadcast": cmd_broadcast,
         "round": cmd_figures,
         "figures": cmd_figures,
+        "reminders": cmd_reminders,
     }[args.command]
     try:
         return asyncio.run(handler(args))

@@ -79,8 +79,10 @@ class StatusServer:
         *,
         transports: Sequence[Transport] = (),
         secrets: Sequence[str] = (),
+        scheduler: Any = None,
     ) -> None:
         self.metrics = metrics
+        self.scheduler = scheduler  # reminders.scheduler.ReminderScheduler: reported, never unhealthy
         self.db = db
         self.listen = listen
         self.port = port
@@ -123,6 +125,10 @@ class StatusServer:
                 log.warning("health check failed", extra={"part": name, "reason": repr(exc)[:200]})
                 reason = "no answer" if isinstance(exc, TimeoutError) else type(exc).__name__
                 parts[name] = {"ok": False, "detail": f"database unavailable ({reason})"}
+        if self.scheduler is not None:  # a standby instance (another one holds the lock) is healthy too
+            due = self.scheduler.next_due
+            parts["reminders"] = {"ok": True, "scheduler running": self.scheduler.running,
+                                  "next_due": due.isoformat() if due is not None else None}  # fmt: skip
         for transport in self.transports:
             health = health_of(transport)
             parts[f"transport:{transport.platform}"] = {"ok": health.connected, "detail": health.detail}

@@ -7,7 +7,7 @@ import importlib
 
 MODULES = (
     "onboarding", "help", "directory", "relay", "relay_threads", "relay_status", "relay_messages", "away",
-    "broadcast", "broadcast_messages", "figures", "rounds", "figures_status",
+    "broadcast", "broadcast_messages", "figures", "rounds", "figures_status", "reminders",
     "entries", "account", "admin", "audit", "meetings",
 )  # fmt: skip
 

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reminders.localtime import zone
-from reminders.registry import fires
+from reminders.registry import fires, plan_changed
 from reminders.settings import default_language
 from storage import announcements, audit
 from storage.access import Actor
@@ -131,6 +131,7 @@ async def schedule(
     after = {"audience": relay.audience, "copies": len(ids), "first": min(moments).isoformat(),
              "last": max(moments).isoformat(), "local": when.local is not None, "ack": relay.ack}  # fmt: skip
     audit.record(session, actor, "announce.schedule", relay, after=after, directory=False)
+    plan_changed(session)  # the scheduler re-arms: these may come before what it waits for
     return relay, moments
 
 

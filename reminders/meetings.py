@@ -26,7 +26,7 @@ from bot.delivery.render import renderer
 from bot.i18n import Translator
 from bot.transports.base import Outgoing
 from reminders.localtime import at_local, weekday_before, zone, zone_of
-from reminders.registry import fires, planner
+from reminders.registry import fires, plan_changed, planner
 from reminders.settings import current
 from storage import announcements, meetings, outbox
 from storage.errors import N_
@@ -35,7 +35,6 @@ from storage.relays import store_file
 
 MEETING, REGISTRATION, CANCELLED_NOTICE = "meeting", "registration", "meeting_cancelled"
 PLANNED, SENT, SKIPPED = "planned", "sent", "skipped"
-REMINDERS_CHANGED = "pocnet_reminders_changed"  # session.info flag: the scheduler should look again
 _LINK = re.compile(r"https?://\S+")
 
 
@@ -107,7 +106,8 @@ async def plan_meeting(session: AsyncSession, meeting: Meeting, now: datetime) -
             .where(Reminder.id.in_(gone[chunk : chunk + 1000]))
             .values(status=SKIPPED, decided_at=now, note="no longer planned")
         )
-    session.info[REMINDERS_CHANGED] = True
+    if new or moved or gone:
+        plan_changed(session)  # re-arm: a new reminder may come before the one the scheduler waits for
     return len(new)
 
 

@@ -27,6 +27,8 @@ from storage.models import Reminder
 Fire = Callable[[AsyncSession, list[Reminder], datetime], Awaitable[None]]
 Planner = Callable[[AsyncSession, datetime], Awaitable[None]]
 
+PLAN_CHANGED = "pocnet_reminder_plan_changed"  # session.info flag: the scheduler re-plans after this commit
+
 FIRES: dict[str, Fire] = {}
 PLANNERS: list[Planner] = []
 
@@ -44,3 +46,9 @@ def fires(kind: str) -> Callable[[Fire], Fire]:
 def planner(func: Planner) -> Planner:
     PLANNERS.append(func)
     return func
+
+
+def plan_changed(session: AsyncSession) -> None:
+    """Call in a transaction that changes what reminders should be (a snooze, a round's plan, a meeting,
+    a scheduled announcement): once it commits, this process's scheduler re-plans and re-arms."""
+    session.info[PLAN_CHANGED] = True

@@ -37,7 +37,7 @@ from storage import catalogue, figures, invites, members, sample
 from storage.access import Actor, Role
 from storage.db import Database
 from storage.errors import AccessDenied
-from storage.models import Figure, Invite, Meeting, Member, Relay, Round
+from storage.models import Figure, Invite, Meeting, Member, Relay, Reminder, Round
 from storage.types import utcnow
 from tests.fakes.chat import ChatPlatform
 
@@ -379,6 +379,25 @@ MATRIX: dict[str, Row] = {
             "secretariat": allowed("0 complete, 0 partial, 35 nothing", changes=False),
         },
     ),
+    "reminders": Row(
+        "",
+        {
+            **OUTSIDERS,
+            "official": allowed("Reminders coming for you:", changes=False),
+            "contact": allowed("Reminders coming for you:", changes=False),
+            "secretariat": allowed("No reminders are planned for you.", changes=False),
+        },
+    ),
+    "snooze": Row(
+        "2024 7",
+        {
+            **OUTSIDERS,
+            "official": allowed("No reminder of round 2024 until"),
+            "contact": allowed("No reminder of round 2024 until"),
+            "secretariat": ROLE,
+        },
+        changes=count(Reminder),
+    ),
     "audit": Row(
         {"own": "MX", "other": "CO", "oas": "{oas}"},
         secretariat_only(per_target(allowed("Mexico (MX)"), allowed("Colombia (CO)"), allowed("Inés Calderón (#"))),
@@ -454,6 +473,8 @@ async def _build_world(session: AsyncSession) -> World:
     assert contact is not None
     new = await invites.create(session, system, role=Role.OFFICIAL, state_code="MX")
     await figures.open_round(session, system, catalogue.cached(None), "2025", date(2026, 3, 31))  # for /report
+    session.add(Round(period="2024", deadline=utcnow().date() + timedelta(days=60), indicators=["mla"],
+                      states=["MX", "CO"], opened_by="authorization-matrix"))  # fmt: skip
     desk = (await named("Secretariat Desk")).id
     ids = {"own": (await named("Héctor Ugalde")).id, "other": (await named("Camilo Restrepo")).id, "oas": staff.id,
            "desk": desk, "official": police.id, "deactivated": fiu.id, "contact": contact.id, "secretariat": desk}  # fmt: skip

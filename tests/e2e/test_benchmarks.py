@@ -47,3 +47,7 @@ def test_matrix_latency_benchmark_runs_and_reports() -> None:
 def test_delivery_benchmark_runs_and_reports() -> None:
     args = ["benchmarks.delivery", "--chats", "60", "--private", "3", "--group", "3", "--baseline-chats", "30"]
     assert _result(args, "delivery_rate_fraction") > 0
+
+
+def test_reminders_benchmark_runs_and_reports() -> None:
+    assert _result(["benchmarks.reminders", "--members", "300", "--rounds", "1"], "reminders_rebuild_s") > 0

@@ -46,7 +46,8 @@ async def test_metrics_count_commands_errors_and_messages(sqlite_db: Database, u
     assert 'pocnet_messages_sent_total{platform="console"} 3.0' in body
     assert "pocnet_handling_seconds_count 3.0" in body
     assert health["status"] == "ok"
-    assert set(health["parts"]) == {"database", "outbox", "transport:console"}
+    assert set(health["parts"]) == {"database", "outbox", "reminders", "transport:console"}
+    assert health["parts"]["reminders"] == {"ok": True, "scheduler running": True, "next_due": None}
     assert health["parts"]["database"]["ok"] is True and health["parts"]["database"]["latency_ms"] >= 0
     assert health["parts"]["outbox"] == {
         "ok": True, "backlog": 0, "oldest_pending_seconds": None, "failed_last_24h": 0,

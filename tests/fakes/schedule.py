@@ -1,6 +1,7 @@
-"""What the scheduler does when the clock reaches ``now``, driven by a test: every planned reminder that
-came due is handed, grouped by kind, to the function reminders/registry.py registered for it, in one
-transaction (as reminders/scheduler.py does)."""
+"""Reminders driven by a test's clock. ``fire_due(db, now)`` runs the real scheduler
+(reminders/scheduler.py, its timer off) at ``now``; with ``kinds`` it hands only those kinds' due rows to
+the functions reminders/registry.py registered for them, so a test of one kind is not disturbed by the
+others (the digest, re-confirmation questions) that the full scheduler would also fire."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from sqlalchemy import select
 
 import handlers
 from reminders.registry import FIRES, PLANNERS
+from reminders.scheduler import ReminderScheduler
 from storage.db import Database
 from storage.models import OutboxItem, Reminder
 
@@ -29,6 +31,14 @@ async def plan(db: Database, now: datetime, only: tuple[str, ...] = OURS) -> Non
 async def fire_due(db: Database, now: datetime, kinds: tuple[str, ...] | None = None) -> list[OutboxItem]:
     """Fire what came due; returns the outbox rows queued by it."""
     handlers.load()
+    if kinds is None:
+        async with db.transaction() as session:
+            last = await session.scalar(select(OutboxItem.id).order_by(OutboxItem.id.desc()).limit(1)) or 0
+        scheduler = ReminderScheduler(db, now=lambda: now)
+        scheduler.timer = False
+        await scheduler.fire()
+        async with db.transaction() as session:
+            return list(await session.scalars(select(OutboxItem).where(OutboxItem.id > last).order_by(OutboxItem.id)))
     async with db.transaction() as session:
         last = await session.scalar(select(OutboxItem.id).order_by(OutboxItem.id.desc()).limit(1)) or 0
         query = select(Reminder).where(Reminder.status == "planned", Reminder.due_at <= now)
