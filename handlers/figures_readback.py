@@ -9,6 +9,7 @@ from typing import Any
 from bot.context import Context
 from bot.dialogs import WORDS, dialog, on_cancel, on_confirm
 from bot.transports.base import Incoming
+from reminders import plan as reminder_plan
 from storage import figure_checks, figure_drafts, figures
 from storage.catalogue import Catalogue, cached
 from storage.errors import N_, InvalidInput, NotFound
@@ -172,6 +173,7 @@ async def store(msg: Incoming, ctx: Context, payload: dict[str, Any]) -> None:
     await ensure_reportable(ctx, row, state_code)
     entries = unpack(payload["entries"])
     stored = await figures.record(ctx.session, ctx.as_actor, row, state_code, entries)
+    await reminder_plan.cancel_reported(ctx.session, row, state_code, ctx.now())  # owes nothing more: no reminders
     if payload.get("draft"):
         await figure_drafts.discard(ctx.session, ctx.who.id, row.id)
     ctx.reply(

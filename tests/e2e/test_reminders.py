@@ -214,6 +214,20 @@ async def test_a_submission_completing_a_states_figures_cancels_its_reminders(
     assert set((await statuses(db, mexico)).values()) == {plan.SKIPPED, plan.CANCELLED}
 
 
+async def test_a_report_in_chat_that_completes_the_state_cancels_its_reminders_at_once(
+    network: tuple[App, ChatPlatform, Clock], db: Database
+) -> None:
+    _app, chat, _clock = network
+    mexico = await contact(db, "MX")
+    assert set((await statuses(db, mexico)).values()) == {plan.PLANNED}
+    await chat.say("/report 2026 mla=4", user="MX")
+    assert "Se guardó 1 cifra de" in await chat.say("sí", user="MX")
+    assert set((await statuses(db, mexico)).values()) == {plan.PLANNED}  # extradition still owed
+    await chat.say("/report 2026 extradition=0", user="MX")
+    assert "Se guardó 1 cifra de" in await chat.say("sí", user="MX")
+    assert set((await statuses(db, mexico)).values()) == {plan.CANCELLED}  # in the transaction that stored it
+
+
 async def test_reminders_lists_what_is_coming_in_your_own_zone(network: tuple[App, ChatPlatform, Clock]) -> None:
     _, chat, _ = network
     answer = await chat.say("/reminders", user="US")
