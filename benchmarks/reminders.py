@@ -55,7 +55,9 @@ try:
     from benchmarks.stats import percentile
 except ModuleNotFoundError:  # run as a script, python benchmarks/<name>.py: its folder is on the path
     from stats import percentile
+from reminders import load as load_reminder_kinds
 from reminders import plan
+from reminders.registry import PLANNERS
 from reminders.scheduler import ReminderScheduler
 from storage.db import Database
 from storage.models import Identity, Member, OutboxItem, Reminder, Round, State
@@ -116,6 +118,10 @@ async def pocnet_side(db: Database, members: int) -> dict[str, float]:
     async with db.transaction() as session:
         await plan.plan_all(session, utcnow())
     out["replan_s"] = time.perf_counter() - started
+    load_reminder_kinds()
+    async with db.transaction() as session:  # what the instance before the restart left: every kind planned
+        for planner in PLANNERS:
+            await planner(session, utcnow())
     gc.collect()
 
     # start-up: rebuild the schedule from the tables

@@ -384,7 +384,10 @@ class Reminder(Base):
     cancelled."""
 
     __tablename__ = "reminder"
-    __table_args__ = (Index("ix_reminder_due", "status", "due_at"),)
+    __table_args__ = (
+        Index("ix_reminder_due", "status", "due_at"),
+        Index("ix_reminder_kind", "kind", "status"),  # a planner reads its own kind's rows, not all 250,000
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     key: Mapped[str] = mapped_column(String(120), unique=True)
