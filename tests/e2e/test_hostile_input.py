@@ -100,7 +100,9 @@ async def test_every_command_answers_any_text_quickly_and_without_failing(
     assert answer.strip(), f"no answer to {text[:80]!r}"
     assert "reference" not in answer and "Traceback" not in answer, answer[:300]
     assert not failures.records, [r.getMessage() for r in failures.records]
-    assert elapsed < 1.0, f"{elapsed:.3f} s for {len(text)} characters of {text[:40]!r}"
+    # a runaway guard, not a speed measure (benchmarks/ measure): a quadratic path over 4,096 characters takes
+    # tens of seconds, while a shared machine's pauses (a collection, the other tests' processes) take one
+    assert elapsed < 5.0, f"{elapsed:.3f} s for {len(text)} characters of {text[:40]!r}"
     if len(text) > MAX_MESSAGE:
         assert f"at most {MAX_MESSAGE} characters" in answer
         assert len(answer) < 200  # the refusal does not quote the message
