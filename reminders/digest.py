@@ -18,7 +18,7 @@ from bot.transports.base import Outgoing
 from reminders.localtime import next_weekday_hour, zone, zone_of
 from reminders.meetings import shown
 from reminders.reconfirm import lapsed
-from reminders.registry import fires, planner
+from reminders.registry import fires, mark_sent, planner
 from reminders.settings import current
 from storage import figures, meetings, outbox
 from storage.access import Role
@@ -107,9 +107,7 @@ async def digest_due(session: AsyncSession, due: list[Reminder], now: datetime) 
         upcoming = next_digest(member, max(now, row.due_at))
         session.add(Reminder(key=key(member.id, upcoming), kind=KIND, member_id=member.id, due_at=upcoming,
                              status=PLANNED))  # fmt: skip
-    await session.flush()
-    for row, item in queued:
-        row.status, row.outbox_id, row.decided_at = SENT, item.id, now
+    await mark_sent(session, queued, now)
 
 
 @renderer(KIND)

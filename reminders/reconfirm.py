@@ -19,7 +19,7 @@ from bot.delivery.render import renderer
 from bot.i18n import Translator, language_name
 from bot.transports.base import Outgoing
 from reminders.localtime import next_weekday_hour, zone, zone_of
-from reminders.registry import fires, planner
+from reminders.registry import fires, mark_sent, planner
 from reminders.settings import current
 from storage import outbox
 from storage.access import Role
@@ -148,9 +148,7 @@ async def reconfirm_due(session: AsyncSession, due: list[Reminder], now: datetim
             if row_key not in known:
                 session.add(Reminder(key=row_key, kind=KIND, member_id=member_id, step="", due_at=due_at,
                                      status=PLANNED))  # fmt: skip
-    await session.flush()
-    for row, item in queued:
-        row.status, row.outbox_id, row.decided_at = SENT, item.id, now
+    await mark_sent(session, queued, now)
 
 
 @renderer(KIND)

@@ -22,7 +22,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Reminder
+from storage.models import OutboxItem, Reminder
 
 Fire = Callable[[AsyncSession, list[Reminder], datetime], Awaitable[None]]
 Planner = Callable[[AsyncSession, datetime], Awaitable[None]]
@@ -52,3 +52,10 @@ def plan_changed(session: AsyncSession) -> None:
     """Call in a transaction that changes what reminders should be (a snooze, a round's plan, a meeting,
     a scheduled announcement): once it commits, this process's scheduler re-plans and re-arms."""
     session.info[PLAN_CHANGED] = True
+
+
+async def mark_sent(session: AsyncSession, queued: list[tuple[Reminder, OutboxItem]], now: datetime) -> None:
+    """The end of a firing: each reminder is ``sent`` with the outbox row queued for it, in this transaction."""
+    await session.flush()  # the outbox rows get their ids
+    for row, item in queued:
+        row.status, row.outbox_id, row.decided_at = "sent", item.id, now
