@@ -19,6 +19,13 @@ from storage.db import Database
 from tests.fakes.chat import ChatPlatform
 from tests.servers.synapse import Synapse
 
+
+def examples(default: int) -> int:
+    """How many examples a property test tries: ``default`` in the everyday run; .ci/run's second stage
+    sets POCNET_PROPERTY_EXAMPLES (1,500) to search deeper once."""
+    return int(os.environ.get("POCNET_PROPERTY_EXAMPLES", default))
+
+
 PG_URL = os.environ.get("POCNET_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 
 
@@ -38,10 +45,32 @@ def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def sample_template(tmp_path_factory: pytest.TempPathFactory, migrated_template: Path) -> Path:
+    """The migrated template with the sample directory (console identities) in it, built once: seeding
+    goes through members.create person by person (about 0.4 s), a copy takes a millisecond."""
+    import asyncio
+
+    path = tmp_path_factory.mktemp("sample") / "sample.sqlite"
+    shutil.copy(migrated_template, path)
+
+    async def build() -> None:
+        db = Database.from_url(f"sqlite+aiosqlite:///{path}")
+        async with db.transaction() as session:
+            await sample.seed(session, platform="console")
+        await db.dispose()
+
+    asyncio.run(build())
+    return path
+
+
 @pytest.fixture
-def sqlite_url(tmp_path: Path, migrated_template: Path) -> str:
+def sqlite_url(request: pytest.FixtureRequest, tmp_path: Path, migrated_template: Path) -> str:
+    """A copy of the migrated template; already holding the sample directory when the test runs the chat
+    fixture, which would seed it anyway."""
+    source = request.getfixturevalue("sample_template") if "chat" in request.fixturenames else migrated_template
     target = tmp_path / "pocnet.sqlite"
-    shutil.copy(migrated_template, target)
+    shutil.copy(source, target)
     return f"sqlite+aiosqlite:///{target}"
 
 
@@ -102,6 +131,14 @@ async def sqlite_db(sqlite_url: str) -> AsyncIterator[Database]:
 
 def make_settings(url: str, **overrides: object) -> Settings:
     return Settings(database={"url": url}, **overrides)  # type: ignore[arg-type]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests on the homeserver share one worker (pyproject: --dist loadgroup), so one Synapse starts per
+    run rather than one per worker: each costs seconds of CPU to start and keeps syncing."""
+    for item in items:
+        if "synapse" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("synapse"))
 
 
 @pytest.fixture(scope="session")

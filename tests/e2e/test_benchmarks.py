@@ -7,7 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.slow  # each starts a benchmark process; .ci/run runs them after the default run
 
 
 def test_directory_benchmark_runs_and_reports() -> None:

@@ -12,6 +12,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, insert, select
 
 from storage import announcements, exchange, invites, members, outbox, readmodel
@@ -30,6 +31,7 @@ MEMBERS = 5000
 BASE = 7_000_000  # Telegram member n is user and chat BASE + n
 IN_FLIGHT = 32  # TelegramTransport's most sends at once
 CONSOLE = [f"C{n}" for n in range(1, 4)]  # members who read the console
+pytestmark = pytest.mark.slow  # 5,000 members, a SIGKILL and a restart: 1–2 minutes
 
 
 def write_config(path: Path, db_file: Path, server: FakeBotAPI, synapse: Synapse, bot_id: str, store: Path) -> Path:

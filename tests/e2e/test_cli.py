@@ -13,18 +13,18 @@ from bot.transports.base import Incoming
 from storage.db import Database
 from tests.conftest import make_settings
 from tests.fakes.chat import ChatPlatform
+from tests.servers.pocnet_forks import FORKS
 
 POCNET = [sys.executable, "-m", "bot.cli"]
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def pocnet(*args: str, stdin: str | None = None, cwd: Path | None = None, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+    """Run ``pocnet ARGS`` in a process of its own (forked from a launcher that has the imports done)."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith("POCNET_")}
     environment.update(env or {})
     environment["PYTHONPATH"] = str(ROOT)
-    return subprocess.run(
-        [*POCNET, *args], input=stdin, capture_output=True, text=True, cwd=cwd or ROOT, env=environment, timeout=120
-    )
+    return FORKS.run(list(args), stdin=stdin, cwd=cwd or ROOT, env=environment, timeout=120)
 
 
 def config(tmp_path: Path, db: Path) -> Path:

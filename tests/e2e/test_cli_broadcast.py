@@ -5,25 +5,20 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-import os
 from pathlib import Path
 
 from bot.app import App
 from storage import sample
 from storage.db import Database
 from tests.conftest import make_settings
-from tests.e2e.test_cli import POCNET, ROOT, config
+from tests.e2e.test_cli import config, pocnet
 from tests.fakes.chat import ChatPlatform
 
 
 async def pocnet_async(*args: str) -> tuple[int, str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("POCNET_")} | {"PYTHONPATH": str(ROOT)}
-    process = await asyncio.create_subprocess_exec(
-        *POCNET, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, cwd=ROOT, env=env
-    )
-    out, err = await asyncio.wait_for(process.communicate(), 120)
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
+    """``pocnet ARGS`` in its own process (test_cli.pocnet), awaited while this test's bot goes on."""
+    result = await asyncio.to_thread(pocnet, *args)
+    return result.returncode, result.stdout, result.stderr
 
 
 async def test_broadcast_send_follows_the_copies_and_report_lists_them(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ from storage import sample
 from storage.db import Database
 from storage.lookup import MAX_WORDS, Resolution, Vocabulary, split_state_and_topic
 from storage.text import CACHE_SIZE, CACHED_LENGTH, _fold_cached, fold
-from tests.conftest import make_settings
+from tests.conftest import examples, make_settings
 from tests.fakes.chat import ChatPlatform
 
 handlers.load()  # every command registered, as the app does
@@ -75,7 +75,7 @@ ARGUMENTS = st.one_of(
 
 
 @settings(
-    max_examples=150,
+    max_examples=examples(150),
     deadline=None,  # timed below, generously: the machine is shared
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
 )

@@ -33,6 +33,8 @@ async def _count(db: Database) -> int:
         return await session.scalar(select(func.count(Member.id))) or 0
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("db", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True)  # once
 async def test_round_trip_of_10000_contacts_is_byte_identical(db: Database, sqlite_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
     generated = synthetic_csv(10_000)
     ticks: list[int] = []

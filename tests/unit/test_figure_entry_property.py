@@ -15,6 +15,7 @@ from storage.errors import InvalidInput
 from storage.figure_entry import ESTIMATE, NOT_AVAILABLE, PROVISIONAL, Report, parse
 from storage.models import Round
 from storage.text import fold
+from tests.conftest import examples
 
 CATALOGUE = cached(None)
 CODES = CATALOGUE.codes
@@ -28,7 +29,7 @@ NAMES = sorted(
     }
 )
 STATES = {"MX": "MX", "CO": "CO", "mexico": "MX", "colombia": "CO"}
-MANY = settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+MANY = settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def state_named(word: str) -> str | None:
