@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import asyncpg
 import pytest
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.app import App
@@ -83,6 +85,61 @@ async def _pg_schema() -> str:
     return schema
 
 
+_TEMPLATE = "pocnet_template_schema"  # stands for the schema's name in the dump below
+_migrated_sql: str | None = None  # per test process: the migrated schema as SQL ("" when pg_dump is missing)
+
+
+async def _dump_migrated_schema() -> str:
+    """Migrate a schema once with Alembic and dump it (structure, reference data, alembic_version) as SQL;
+    each PostgreSQL test then replays that script into its own schema in one round trip instead of
+    running the eight migrations (0.5 s a test). Without pg_dump, tests migrate as before."""
+    pg_dump = shutil.which("pg_dump")
+    if pg_dump is None:
+        return ""
+    schema = await _pg_schema()
+    try:
+        database = Database.from_url(PG_URL, schema=schema)
+        await database.upgrade()
+        await database.dispose()
+        url = make_url(PG_URL)
+        process = await asyncio.create_subprocess_exec(
+            pg_dump, f"--schema={schema}", "--inserts", "--no-owner", "--no-privileges", "--no-comments",
+            "-h", url.host or "127.0.0.1", "-p", str(url.port or 5432), "-U", url.username or "postgres",
+            url.database or "postgres",
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            env={**os.environ, "PGPASSWORD": url.password or ""},
+        )  # fmt: skip
+        out, err = await process.communicate()
+        if process.returncode != 0:
+            raise RuntimeError(f"pg_dump failed: {err.decode()[-500:]}")
+        # psql meta-commands (newer pg_dump's "\\restrict" guard) are not SQL: the script runs without psql
+        lines = [line for line in out.decode().splitlines() if not line.startswith("\\")]
+        return "\n".join(lines).replace(schema, _TEMPLATE)
+    finally:
+        await _drop_pg_schema(schema)
+
+
+async def migrated_pg_schema() -> str:
+    """A new PostgreSQL schema holding a migrated pocnet database with its reference data."""
+    global _migrated_sql
+    if _migrated_sql is None:
+        _migrated_sql = await _dump_migrated_schema()
+    if not _migrated_sql:
+        schema = await _pg_schema()
+        database = Database.from_url(PG_URL, schema=schema)
+        await database.upgrade()
+        await database.dispose()
+        return schema
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    url = make_url(PG_URL).set(drivername="postgresql")
+    connection = await asyncpg.connect(url.render_as_string(hide_password=False))
+    try:
+        await connection.execute(_migrated_sql.replace(_TEMPLATE, schema))  # many statements: simple protocol
+    finally:
+        await connection.close()
+    return schema
+
+
 async def _drop_pg_schema(schema: str) -> None:
     engine = create_async_engine(PG_URL)
     async with engine.begin() as conn:
@@ -113,9 +170,8 @@ async def db(request: pytest.FixtureRequest, sqlite_url: str) -> AsyncIterator[D
         yield database
         await database.dispose()
     else:
-        schema = await _pg_schema()
+        schema = await migrated_pg_schema()
         database = Database.from_url(PG_URL, schema=schema)
-        await database.upgrade()
         yield database
         await database.dispose()
         await _drop_pg_schema(schema)

@@ -14,6 +14,7 @@ from storage import transport_state
 from storage.access import Role
 from storage.db import Database
 from tests.e2e.matrix_helpers import MatrixUser, matrix_bot
+from tests.fakes.platform import eventually
 from tests.servers.synapse import Synapse
 
 
@@ -126,8 +127,9 @@ async def test_synapse_restart_mid_conversation(sqlite_db: Database, tmp_path: P
             assert bot.transport.health().connected
             server.stop()  # the homeserver goes away while the bot is syncing …
             bot.transport.sync_grace = 1.0
-            await asyncio.sleep(3)  # … the bot's syncs fail and back off …
-            health = bot.transport.health()  # … which /healthz reports
+            # … the bot's syncs fail and back off, which /healthz reports once the grace is over …
+            await eventually(lambda: not bot.transport.health().connected, within=15)
+            health = bot.transport.health()
             assert not health.connected and health.detail.startswith("no sync answered for"), health
             server.start()  # … and it comes back
             ana.resume()

@@ -14,7 +14,7 @@ import pytest
 from bot.app import App
 from storage import sample
 from storage.db import Database
-from tests.conftest import PG_URL, _drop_pg_schema, _pg_schema, make_settings
+from tests.conftest import PG_URL, _drop_pg_schema, make_settings, migrated_pg_schema
 from tests.e2e.test_hostile_input import Failures
 from tests.fakes.chat import ChatPlatform
 from tests.fakes.tcp_proxy import FaultyProxy
@@ -43,9 +43,8 @@ class Warnings(logging.Handler):
 @pytest.fixture
 async def outage() -> AsyncIterator[Outage]:
     """The sample directory on PostgreSQL, reached by the bot through a proxy the test can break."""
-    schema = await _pg_schema()
+    schema = await migrated_pg_schema()
     direct = Database.from_url(PG_URL, schema=schema)
-    await direct.upgrade()
     async with direct.transaction() as session:
         await sample.seed(session, platform="console")
     await direct.dispose()

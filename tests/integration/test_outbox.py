@@ -18,7 +18,7 @@ from bot.transports.base import Address, Outgoing
 from storage import outbox, sample
 from storage.db import Database
 from storage.models import Member, OutboxItem
-from tests.conftest import PG_URL, _drop_pg_schema, _pg_schema, make_settings
+from tests.conftest import PG_URL, _drop_pg_schema, make_settings, migrated_pg_schema
 from tests.fakes.platform import PlatformError, RecordingPlatform, eventually
 
 TO = outbox.Recipient("telegram", "501", "501")
@@ -110,10 +110,9 @@ async def test_a_rolled_back_change_queues_nothing(db: Database) -> None:
 @pytest.fixture
 async def two_instances() -> AsyncIterator[tuple[Database, Database]]:
     """Two pocnet processes' views of one migrated PostgreSQL database (each its own engine)."""
-    schema = await _pg_schema()
+    schema = await migrated_pg_schema()
     first, second = Database.from_url(PG_URL, schema=schema), Database.from_url(PG_URL, schema=schema)
     try:
-        await first.upgrade()
         yield first, second
     finally:
         await first.dispose()
@@ -183,11 +182,10 @@ async def test_stop_finishes_queued_replies(sqlite_db: Database) -> None:
 async def test_an_outcome_is_recorded_even_when_the_row_is_locked_for_a_while() -> None:
     """A send's outcome that cannot be written at once (here: another transaction holds the row longer than
     the statement timeout) is retried, not dropped: a dropped one leaves the row "sending" for ever."""
-    schema = await _pg_schema()
+    schema = await migrated_pg_schema()
     lane_db = Database.from_url(PG_URL, schema=schema, timeout=0.3)
     other = Database.from_url(PG_URL, schema=schema)
     try:
-        await lane_db.upgrade()
         (row_id,) = await queue(lane_db, 1)
         platform = RecordingPlatform(SystemClock(), delay=lambda to: 0.5)
         delivery = DeliveryService([platform])
