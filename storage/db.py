@@ -78,23 +78,28 @@ CONNECT_TIMEOUT = 5.0  # seconds to open a connection, or to wait for one from t
 
 
 def create_engine(
-    url: str | URL, *, schema: str | None = None, echo: bool = False, timeout: float = STATEMENT_TIMEOUT
+    url: str | URL,
+    *,
+    schema: str | None = None,
+    echo: bool = False,
+    timeout: float = STATEMENT_TIMEOUT,
+    connect_timeout: float = CONNECT_TIMEOUT,
 ) -> AsyncEngine:
     """An async engine. ``schema`` (PostgreSQL only) puts everything in that schema via search_path.
-    No statement waits longer than ``timeout`` seconds, and no connection longer than CONNECT_TIMEOUT:
+    No statement waits longer than ``timeout`` seconds, and no connection longer than ``connect_timeout``:
     a database that accepts connections but never answers costs a command seconds, not minutes."""
     url = normalize_url(str(url) if isinstance(url, str) else url.render_as_string(hide_password=False))
     # hide_parameters: statement parameters (names, phones, codes) stay out of error text and logs
     kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
     if url.get_backend_name() == "postgresql":
         kwargs["pool_pre_ping"] = True
-        kwargs["pool_timeout"] = CONNECT_TIMEOUT
+        kwargs["pool_timeout"] = connect_timeout
         server_settings = {"statement_timeout": str(int(timeout * 1000))}  # the server cancels, in ms
         if schema:
             server_settings["search_path"] = schema
         kwargs["connect_args"] = {
             "server_settings": server_settings,
-            "timeout": CONNECT_TIMEOUT,  # asyncpg: opening a connection
+            "timeout": connect_timeout,  # asyncpg: opening a connection
             "command_timeout": timeout + 1,  # asyncpg: a server that does not answer at all
         }
     engine = create_async_engine(url, **kwargs)
@@ -127,9 +132,16 @@ class Database:
 
     @classmethod
     def from_url(
-        cls, url: str, *, schema: str | None = None, echo: bool = False, timeout: float = STATEMENT_TIMEOUT
+        cls,
+        url: str,
+        *,
+        schema: str | None = None,
+        echo: bool = False,
+        timeout: float = STATEMENT_TIMEOUT,
+        connect_timeout: float = CONNECT_TIMEOUT,
     ) -> Database:
-        return cls(create_engine(url, schema=schema, echo=echo, timeout=timeout), schema=schema)
+        engine = create_engine(url, schema=schema, echo=echo, timeout=timeout, connect_timeout=connect_timeout)
+        return cls(engine, schema=schema)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:

@@ -51,7 +51,7 @@ async def outage() -> AsyncIterator[Outage]:
     proxy = FaultyProxy("127.0.0.1", 5432)
     port = await proxy.start()
     url = PG_URL.replace("127.0.0.1:5432", f"127.0.0.1:{port}")
-    db = Database.from_url(url, schema=schema, timeout=2.0)
+    db = Database.from_url(url, schema=schema, timeout=1.0, connect_timeout=1.0)  # a few seconds per fault
     platform = ChatPlatform("console")
     app = App(make_settings(url), db, [platform])
     await app.start()
