@@ -189,6 +189,13 @@ def make_settings(url: str, **overrides: object) -> Settings:
     return Settings(database={"url": url}, **overrides)  # type: ignore[arg-type]
 
 
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``-n auto``: one worker more than there are cores. Many tests wait on real time (a homeserver, the
+    Bot API server's pacing, database timeouts), so a spare worker keeps the cores busy meanwhile: on the
+    2-core CI machine 3 workers took 256 s where 2 took 303 s, measured back to back."""
+    return (os.cpu_count() or 1) + 1
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tests on the homeserver share one worker (pyproject: --dist loadgroup), so one Synapse starts per
     run rather than one per worker: each costs seconds of CPU to start and keeps syncing."""
