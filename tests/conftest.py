@@ -23,7 +23,7 @@ from tests.servers.synapse import Synapse
 
 
 def examples(default: int) -> int:
-    """How many examples a property test tries: ``default`` in the everyday run; .ci/run's second stage
+    """How many examples a property test tries: ``default`` in the everyday run; .ci/run's third stage
     sets POCNET_PROPERTY_EXAMPLES (1,500) to search deeper once."""
     return int(os.environ.get("POCNET_PROPERTY_EXAMPLES", default))
 
@@ -34,8 +34,6 @@ PG_URL = os.environ.get("POCNET_TEST_PG_URL", "postgresql+asyncpg://postgres@127
 @pytest.fixture(scope="session")
 def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A SQLite file migrated once per test session; tests get copies (migrating each time is slow)."""
-    import asyncio
-
     path = tmp_path_factory.mktemp("template") / "template.sqlite"
 
     async def build() -> None:
@@ -51,8 +49,6 @@ def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def sample_template(tmp_path_factory: pytest.TempPathFactory, migrated_template: Path) -> Path:
     """The migrated template with the sample directory (console identities) in it, built once: seeding
     goes through members.create person by person (about 0.4 s), a copy takes a millisecond."""
-    import asyncio
-
     path = tmp_path_factory.mktemp("sample") / "sample.sqlite"
     shutil.copy(migrated_template, path)
 
