@@ -7,6 +7,8 @@ tells whether a database still needs that (``pocnet run`` refuses to start if so
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -24,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+log = logging.getLogger("pocnet.db")
 
 _ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
 
@@ -116,11 +119,34 @@ def unavailable(exc: BaseException) -> bool:
     return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
+DISPOSE_SECONDS = 3.0  # closing the pool's connections at shutdown; past that they are abandoned
+
+
+class _CloseFault(logging.Filter):
+    """SQLAlchemy's pool logs a connection it could not close (the server stopped answering) at ERROR with a
+    traceback. For pocnet that is a handled fault, so it becomes one WARNING line naming the cause."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not str(record.msg).startswith(("Exception closing connection", "Exception terminating connection")):
+            return True
+        error = record.exc_info[1] if record.exc_info else None
+        record.msg, record.args = "database connection not closed cleanly", ()
+        record.levelno, record.levelname = logging.WARNING, "WARNING"
+        record.exc_info, record.exc_text = None, None
+        record.reason = type(error).__name__ if error is not None else "unknown"
+        return True
+
+
+_CLOSE_FAULT = _CloseFault()
+
+
 class Database:
     """The engine plus a session factory; one unit of work per handled message."""
 
     def __init__(self, engine: AsyncEngine, *, schema: str | None = None) -> None:
         self.engine = engine
+        pool = type(engine.sync_engine.pool)  # SQLAlchemy's pool logs under its class's qualified name
+        logging.getLogger(f"{pool.__module__}.{pool.__name__}").addFilter(_CLOSE_FAULT)  # added once
         self.sessions = async_sessionmaker(engine, expire_on_commit=False)
         self.schema = schema
 
@@ -165,8 +191,16 @@ class Database:
         """True when the database is missing migrations (or was never migrated)."""
         return await self.current_revision() != head_revision()
 
-    async def dispose(self) -> None:
-        await self.engine.dispose()
+    async def dispose(self, *, within: float = DISPOSE_SECONDS) -> None:
+        """Close the pool's connections. A server that no longer answers would hold each close for the
+        statement timeout; after ``within`` seconds the rest are abandoned (shutdown does not wait on an
+        outage)."""
+        try:
+            async with asyncio.timeout(within):
+                await self.engine.dispose()
+        except TimeoutError:
+            log.warning("database connections abandoned at close", extra={"seconds": within})
+            await self.engine.dispose(close=False)
 
 
 def alembic_config(connection: Connection | None = None) -> AlembicConfig:

@@ -25,6 +25,7 @@ UNAVAILABLE = "temporarily unavailable"
 
 @dataclass
 class Outage:
+    app: App
     chat: ChatPlatform
     proxy: FaultyProxy
     failures: Failures
@@ -60,7 +61,7 @@ async def outage() -> AsyncIterator[Outage]:
     logger = logging.getLogger("pocnet")
     logger.addHandler(failures)
     logger.addHandler(warnings)
-    yield Outage(platform, proxy, failures, warnings.records)
+    yield Outage(app, platform, proxy, failures, warnings.records)
     logger.removeHandler(failures)
     logger.removeHandler(warnings)
     proxy.mode = "pass"
@@ -109,3 +110,31 @@ async def test_lookups_answer_from_the_snapshot_and_the_rest_say_unavailable(out
             break
         await asyncio.sleep(0.5)
     assert "Role:" in answer
+
+
+async def test_stopping_while_the_database_hangs_is_bounded_and_logs_no_traceback(outage: Outage) -> None:
+    """The pool's connections cannot be closed politely when the server stops answering: the bot still
+    stops within seconds, and each fault is one WARNING line (SQLAlchemy's pool would log ERROR with a
+    traceback per connection)."""
+    chat = outage.chat
+    assert "Role:" in await chat.say("/whoami", user="MX")  # the pool holds open connections
+    outage.proxy.mode = "hang"
+    everything = Warnings()  # on the root: SQLAlchemy's and asyncpg's records too
+    root = logging.getLogger()
+    root.addHandler(everything)
+    try:
+        started = time.perf_counter()
+        await outage.app.stop()
+        seconds = time.perf_counter() - started
+    finally:
+        root.removeHandler(everything)
+    assert seconds < 15, seconds  # services give up on the database after its 1 s timeout; dispose after 3 s
+    assert everything.records, "a hung database at shutdown says so"
+    assert all(r.levelno == logging.WARNING and r.exc_info is None for r in everything.records), [
+        (r.name, r.levelname, r.getMessage()) for r in everything.records
+    ]
+    closing = [r.getMessage() for r in everything.records if r.name.startswith("sqlalchemy") or r.name == "pocnet.db"]
+    assert closing and set(closing) <= {
+        "database connection not closed cleanly",
+        "database connections abandoned at close",
+    }
