@@ -65,12 +65,16 @@ from bot.transports.base import (
     buttons_as_text,
     png_size,
 )
+from bot.transports.split import matrix_bytes, measure, split_message
 from storage import members, transport_state
 from storage.db import Database
 
 log = logging.getLogger("pocnet.matrix")
 PLATFORM = "matrix"
 UPLOADS_KEPT = 64  # files whose mxc:// URI is remembered
+# An event may be 65,536 bytes. Encrypted, the content travels as base64 of its JSON (4/3 of it), beside the
+# event's own fields (ids, hashes, signatures: a few KB): 40,000 bytes of text content leave a margin.
+TEXT_BYTES = 40_000
 FILE_EVENTS = (RoomMessageFile, RoomMessageImage, RoomEncryptedFile, RoomEncryptedImage)
 
 
@@ -363,7 +367,10 @@ class MatrixTransport:
         return room is not None and room.member_count > 2
 
     def parts(self, message: Outgoing) -> list[Outgoing]:
-        return [message]  # Matrix takes up to 64 KiB per event; our texts are far below
+        """A text too large for one event is cut (``bot.transports.split``); the buttons, appended as text to
+        the last piece, are counted in."""
+        buttons = measure("\n" + "\n".join(buttons_as_text(message.buttons)), matrix_bytes) if message.buttons else 0
+        return split_message(message, max(TEXT_BYTES - buttons, TEXT_BYTES // 2), matrix_bytes)
 
     async def _room_send(self, room_id: str, content: dict[str, Any], tx_id: str) -> str:
         response = await self.client.room_send(

@@ -7,7 +7,7 @@ start the command menu is registered in English, Spanish, Portuguese and French.
 
 Sending: all text goes out as plain text — Telegram interprets no markup in it, so no name or other
 content can break the formatting or inject any; long texts are split at Telegram's 4096-character limit
-on line boundaries (each piece is its own paced message); files go as documents. ``send`` makes one
+on line boundaries, counted in UTF-16 code units (``bot.transports.split``; each piece is its own paced message); files go as documents. ``send`` makes one
 attempt: pacing, retries and recording happen in the delivery service (``bot.delivery``), which reads
 ``limits`` and ``classify`` from here. PTB's own rate limiter is not used, so the two never fight.
 """
@@ -64,6 +64,7 @@ from bot.transports.base import (
     Outgoing,
     png_size,
 )
+from bot.transports.split import measure, split_message, utf16_units
 from storage.access import ALL_ROLES
 
 log = logging.getLogger("pocnet.telegram")
@@ -73,31 +74,6 @@ CALLBACK_LIMIT = 64  # bytes of callback_data Telegram accepts
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 UPLOADS_KEPT = 64  # files whose Telegram file_id is remembered
 PHOTO_BYTES = 10 * 1024 * 1024  # sendPhoto's limits: 10 MB, width + height ≤ 10000, sides at most 1:20
-
-
-def split_text(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:
-    """Cut into pieces of at most ``limit`` characters on line boundaries (a single longer line is cut
-    at a space where it can, where it must otherwise)."""
-    pieces: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        while len(line) > limit:
-            if current:
-                pieces.append(current)
-                current = ""
-            cut = line.rfind(" ", 0, limit)
-            cut = cut if cut > limit // 2 else limit
-            pieces.append(line[:cut])
-            line = line[cut:].lstrip(" ")
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
-            pieces.append(current)
-            current = line
-        else:
-            current = candidate
-    if current or not pieces:
-        pieces.append(current)
-    return [p for p in pieces if p.strip()] or ["…"]
 
 
 def is_photo(attachment: Attachment) -> bool:
@@ -270,22 +246,11 @@ class TelegramTransport:
 
     def parts(self, message: Outgoing) -> list[Outgoing]:
         if message.attachment is not None:
-            if len(message.text) <= MessageLimit.CAPTION_LENGTH:
+            if measure(message.text, utf16_units) <= MessageLimit.CAPTION_LENGTH:
                 return [message]
             text = self.parts(dataclasses.replace(message, attachment=None, buttons=()))
             return [*text, Outgoing("", buttons=message.buttons, attachment=message.attachment)]  # the file last
-        pieces = split_text(message.text)
-        if len(pieces) == 1:
-            return [message] if pieces[0] == message.text else [dataclasses.replace(message, text=pieces[0])]
-        last = len(pieces) - 1
-        return [
-            Outgoing(
-                piece,
-                buttons=message.buttons if n == last else (),
-                reply_to=message.reply_to if n == 0 else None,
-            )
-            for n, piece in enumerate(pieces)
-        ]
+        return split_message(message, MessageLimit.MAX_TEXT_LENGTH, utf16_units)
 
     @staticmethod
     def _markup(message: Outgoing) -> InlineKeyboardMarkup | None:
@@ -375,4 +340,4 @@ class TelegramTransport:
         await self.app.shutdown()
 
 
-__all__ = ["TelegramTransport", "split_text"]
+__all__ = ["TelegramTransport"]

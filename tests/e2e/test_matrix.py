@@ -10,6 +10,7 @@ import pytest
 from nio import RoomMessageFile
 
 from bot.transports.base import Address, Incoming, Outgoing
+from bot.transports.matrix import MatrixError
 from storage import transport_state
 from storage.access import Role
 from storage.db import Database
@@ -157,7 +158,7 @@ async def test_members_can_bring_the_bot_into_group_rooms(
 def test_homeserver_errors_are_classified_for_retry() -> None:
     from types import SimpleNamespace
 
-    from bot.transports.matrix import MatrixError, _classify
+    from bot.transports.matrix import _classify
 
     limited = MatrixError(SimpleNamespace(status_code="M_LIMIT_EXCEEDED", retry_after_ms=1500, message="slow"))
     assert _classify(limited).after == 1.5
@@ -188,3 +189,24 @@ async def test_a_reply_sent_again_after_a_crash_is_shown_once(
         assert handled == ["whoami", "help"]  # the restart read /whoami again and answered it again …
         bodies = [n.body for n in ana.notices[room]]
         assert sum("State: Mexico (MX)" in b for b in bodies) == 1  # same transaction id: shown once
+
+
+async def test_a_text_larger_than_an_event_arrives_in_parts(
+    synapse: Synapse, sqlite_db: Database, tmp_path: Path
+) -> None:
+    """Synapse refuses an event over 64 KiB; encrypted, a text costs several times its length (body and HTML,
+    JSON-escaped, in base64). Sent whole it is refused; through the delivery service it arrives in parts."""
+    async with matrix_bot(synapse, sqlite_db, tmp_path / "bot") as bot, MatrixUser(synapse, tmp_path / "ana") as ana:
+        room = await ana.dm(bot.user_id, encrypted=True)
+        assert "Welcome to pocnet" in await ana.say(room, f"/start {await bot.invite_code()}")
+        heavy = "\n".join(f"{n:03d} Envío confidencial & <ruta> 😀 " + "ñ" * 200 for n in range(40))
+        target = Address("matrix", chat_id=room, user_id=ana.user_id)
+        with pytest.raises(MatrixError, match="M_TOO_LARGE"):
+            await bot.transport.send(target, Outgoing(heavy), idempotency_key="whole")
+        assert bot.app is not None
+        bot.app.delivery.submit(target, Outgoing(heavy, buttons=(("OK", "ok"),)), key="parts")
+        await bot.app.delivery.idle()
+        await ana.wait(lambda: ana.notices[room][-1].body.endswith("\nOK: ok"))  # a button, as text
+        parts = ana.notices[room][1:]  # after the welcome
+        assert len(parts) == 3 and all(p.decrypted for p in parts)
+        assert "\n".join(p.body for p in parts).removesuffix("\nOK: ok") == heavy  # cut between lines

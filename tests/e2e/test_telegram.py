@@ -11,7 +11,7 @@ from aiohttp import ClientSession
 from bot.config import TelegramSection
 from bot.delivery.service import DeliveryService, Outcome
 from bot.transports.base import Address, Outgoing
-from bot.transports.telegram import TelegramTransport, split_text
+from bot.transports.telegram import TelegramTransport
 from storage.db import Database
 from tests.e2e.telegram_helpers import TelegramBot, telegram_bot
 from tests.fakes.telegram_api import FakeBotAPI, Faults
@@ -94,17 +94,13 @@ async def test_names_cannot_break_the_markup_and_long_texts_are_split(sqlite_db:
         assert [bool(p.buttons) for p in pieces] == [False] * 5 + [True]  # the buttons under the last piece
         assert len(pieces) == 6 and all(len(p.text) <= 4096 for p in pieces)
         assert "\n".join(p.text for p in pieces) == long_text  # split on line boundaries, nothing lost
-
-
-def test_split_text_edge_cases() -> None:
-    assert split_text("a & b") == ["a & b"]
-    assert split_text("") == ["…"]  # Telegram refuses empty messages
-    one_line = "word " * 2000
-    pieces = split_text(one_line)
-    assert all(len(p) <= 4096 for p in pieces) and " ".join(pieces).split() == one_line.split()
-    no_spaces = "x" * 9000
-    pieces = split_text(no_spaces)
-    assert [len(p) for p in pieces] == [4096, 4096, 808] and "".join(pieces) == no_spaces
+        emoji = "\U0001f600" * 3000  # 3,000 characters, 6,000 UTF-16 code units
+        bot.app.delivery.submit(ana, Outgoing(emoji), key="k3")
+        await bot.app.delivery.idle()
+        pieces = bot.server.sent_to(ANA)[7:]
+        assert [len(p.text.encode("utf-16-le")) // 2 for p in pieces] == [4096, 1904] and "".join(
+            p.text for p in pieces
+        ) == emoji
 
 
 async def test_export_arrives_as_a_document(sqlite_db: Database) -> None:

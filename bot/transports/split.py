@@ -1,0 +1,107 @@
+"""Cutting a long text into messages a platform accepts, on line boundaries where it can.
+
+Each platform measures a message its own way, so the cut takes the size of each character:
+
+- Telegram refuses a text over 4096 characters. Its own count has been seen to be code points, and some
+  implementations of the Bot API count UTF-16 code units; ``utf16_units`` is never smaller than either, so
+  a piece is accepted by both (an emoji counts twice).
+- Matrix refuses an event over 65,536 bytes. The text travels twice (``body`` and the HTML
+  ``formatted_body``), JSON-escaped, and in an encrypted room inside base64 ciphertext of JSON that matrix-nio
+  writes with ``ensure_ascii`` (an "é" is six bytes, an emoji twelve): ``matrix_bytes`` counts that.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from functools import lru_cache
+
+from bot.transports.base import Outgoing
+
+Cost = Callable[[str], int]  # the size of one character
+
+_HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "\n": "<br>"}  # what bot.transports.matrix.to_html writes
+
+
+def utf16_units(char: str) -> int:
+    return 2 if ord(char) > 0xFFFF else 1
+
+
+def _json_ascii(char: str) -> int:
+    """Bytes of ``char`` inside a JSON string written with ``ensure_ascii``."""
+    code = ord(char)
+    if char in '"\\\n\r\t\b\f':
+        return 2
+    if code < 0x20:
+        return 6
+    if code < 0x80:
+        return 1
+    return 6 if code <= 0xFFFF else 12
+
+
+@lru_cache(maxsize=4096)
+def matrix_bytes(char: str) -> int:
+    """Bytes ``char`` adds to a Matrix message: in ``body`` and, HTML-escaped, in ``formatted_body``."""
+    return _json_ascii(char) + sum(_json_ascii(c) for c in _HTML.get(char, char))
+
+
+def measure(text: str, cost: Cost) -> int:
+    return sum(map(cost, text))
+
+
+def _fit(line: str, limit: int, cost: Cost) -> int:
+    """How many leading characters of ``line`` fit in ``limit`` (at least one)."""
+    used = 0
+    for index, char in enumerate(line):
+        used += cost(char)
+        if used > limit:
+            return max(index, 1)
+    return len(line)
+
+
+def split_text(text: str, limit: int, cost: Cost = utf16_units) -> list[str]:
+    """Cut into pieces of at most ``limit`` (as ``cost`` counts) on line boundaries; a single longer line is
+    cut at a space where it can, where it must otherwise. Never an empty piece: "…" stands for no text."""
+    pieces: list[str] = []
+    current, used = "", 0
+    newline = cost("\n")
+    for line in text.split("\n"):
+        size = measure(line, cost)
+        while size > limit:
+            if current:
+                pieces.append(current)
+                current, used = "", 0
+            fit = _fit(line, limit, cost)
+            space = line.rfind(" ", 0, fit)
+            cut = space if space > fit // 2 else fit
+            pieces.append(line[:cut])
+            line = line[cut:].lstrip(" ")
+            size = measure(line, cost)
+        if not current:
+            current, used = line, size
+        elif used + newline + size > limit:
+            pieces.append(current)
+            current, used = line, size
+        else:
+            current, used = f"{current}\n{line}", used + newline + size
+    if current or not pieces:
+        pieces.append(current)
+    return [p for p in pieces if p.strip()] or ["…"]
+
+
+def split_message(message: Outgoing, limit: int, cost: Cost = utf16_units) -> list[Outgoing]:
+    """``message`` as one or more messages: the first keeps what it replies to, the last its buttons and file."""
+    pieces = split_text(message.text, limit, cost)
+    if len(pieces) == 1:
+        return [message] if pieces[0] == message.text else [replace(message, text=pieces[0])]
+    last = len(pieces) - 1
+    return [
+        replace(
+            message,
+            text=piece,
+            buttons=message.buttons if n == last else (),
+            attachment=message.attachment if n == last else None,
+            reply_to=message.reply_to if n == 0 else None,
+        )
+        for n, piece in enumerate(pieces)
+    ]
