@@ -49,6 +49,10 @@ MAX_MESSAGE = MESSAGE_LIMIT  # characters: Telegram's own limit for one message
 MAX_ARGUMENTS = ARGUMENTS  # characters after the command name, unless the command allows more
 TOO_LONG = N_("That message is too long: I read at most {limit} characters.")
 ARGUMENTS_TOO_LONG = N_("That is too long for /{name}: at most {limit} characters after the command.")
+EDIT_NOT_READ = N_(
+    "I only read edits of lookups, so nothing was done with this edit. To change what you sent, send the "
+    "corrected message again."
+)
 SHOWN_IN_GROUP = N_(
     "For safety, invitation codes only work in a private chat with the bot. This code was shown in "
     "a group, so it no longer works: ask for a new one and send it to the bot privately."
@@ -123,6 +127,9 @@ class Router:
         if not msg.private and (parsed is None or parsed.name != "start") and await self._burn_codes_seen(msg):
             return  # /start explains it itself; otherwise the notice below is the answer
         cmd = REGISTRY.get(parsed.name) if parsed else None
+        if msg.edit is not None and (cmd is None or not cmd.readonly):
+            await self._edit_not_read(msg, parsed)
+            return
         self.metrics.commands.labels(cmd.name if cmd else "-", msg.address.platform).inc()
         ctx = Context(msg, self._language(msg), self.settings, self.limits, now=self.now())
         try:
@@ -176,6 +183,18 @@ class Router:
         self.metrics.rate_limited.inc()
         return False
 
+    # --- step: edits ----------------------------------------------------------------------------------------
+
+    async def _edit_not_read(self, msg: Incoming, parsed: Parsed | None) -> None:
+        """An edited message is answered again only when it is a lookup: anything else (a relay, figures, a
+        confirmation) was acted on as first sent, and acting on it twice would send or change things twice.
+        The sender is told, unless it was chatter in a group, which is not for the bot at all."""
+        log.info("edit not read", extra={"cmd": parsed.name if parsed else "-", "platform": msg.address.platform})
+        if msg.private or parsed is not None:
+            self.delivery.reply(
+                msg, [(None, Outgoing(await self._own_language(msg, EDIT_NOT_READ), reply_to=msg.message_id))]
+            )
+
     # --- step: length ------------------------------------------------------------------------------------
 
     async def _short_enough(self, msg: Incoming, limit: int, explanation: str, parsed: Parsed | None = None) -> bool:
@@ -186,12 +205,16 @@ class Router:
             return True
         name = parsed.name if parsed is not None and parsed.name in REGISTRY else "-"
         log.warning("input too long", extra={"cmd": name, "length": length, "platform": msg.address.platform})
-        view = await self.read_model.current()  # the sender's own language, from the directory snapshot
-        entry = view.by_identity.get((msg.address.platform, msg.address.user_id))
-        chosen = entry.language if entry is not None and entry.active else None
-        text = self._language(msg, chosen)(explanation).format(limit=limit, name=parsed.name if parsed else "")
+        text = (await self._own_language(msg, explanation)).format(limit=limit, name=parsed.name if parsed else "")
         self.delivery.reply(msg, [(None, Outgoing(text, reply_to=msg.message_id))])
         return False
+
+    async def _own_language(self, msg: Incoming, message: str) -> str:
+        """``message`` in the sender's own language, from the directory snapshot (no transaction)."""
+        view = await self.read_model.current()
+        entry = view.by_identity.get((msg.address.platform, msg.address.user_id))
+        chosen = entry.language if entry is not None and entry.active else None
+        return self._language(msg, chosen)(message)
 
     # --- step: invitation codes seen in a group -----------------------------------------------------------
 
@@ -283,6 +306,8 @@ class Router:
         elif dialog is not None:
             ctx.dialog = dialog  # /cancel closes it
         if parsed is None:
+            if not msg.private and not looks_like_button(text):
+                return  # conversation among the people of a group or room: not for the bot
             if expired:
                 ctx.reply(ctx._(EXPIRED.get(expired_kind) or N_("That question has expired. Please start again.")))
             elif looks_like_button(text):
@@ -337,6 +362,8 @@ class Router:
         if parsed is not None and cmd is not None and cmd.public and not ctx.deactivated:
             ctx.args = parsed.args
             await cmd.handler(msg, ctx)
+        elif parsed is None and not msg.private:
+            return  # what others say in a group or room is not addressed to the bot
         else:
             ctx.reply(ctx._(DEACTIVATED if ctx.deactivated else ONBOARDING))
 

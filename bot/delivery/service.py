@@ -31,7 +31,8 @@ def reply_key(msg: Incoming, number: int) -> str:
     """The idempotency key of the ``number``-th reply to ``msg``: the same after a crash and a re-read,
     so a platform that deduplicates (Matrix transaction ids) shows the reply once."""
     address = msg.address
-    return f"r:{address.platform}:{address.chat_id}:{msg.message_id}:{number}"
+    version = f"~{msg.edit}" if msg.edit is not None else ""  # an edit is answered apart from its original
+    return f"r:{address.platform}:{address.chat_id}:{msg.message_id}{version}:{number}"
 
 
 class DeliveryService:

@@ -55,6 +55,7 @@ class Incoming:
     sender_name: str | None = None  # the platform's display name, used as a default at onboarding
     private: bool = True  # a one-to-one chat with the bot (False: a group or room with others)
     attachment: Attachment | None = None  # a file sent with the message (its caption is ``text``)
+    edit: str | None = None  # set when this is an edit of message ``message_id``: names this version of it
 
 
 @dataclass(frozen=True)

@@ -308,12 +308,19 @@ class MatrixTransport:
             log.info("declined invite", extra={"room": room_id, "inviter": inviter})
 
     def _incoming(self, room: MatrixRoom, event: Any, text: str, attachment: Attachment | None = None) -> Incoming:
-        relates = event.source.get("content", {}).get("m.relates_to", {})
-        reply_to = relates.get("m.in_reply_to", {}).get("event_id")
+        content = event.source.get("content", {})
+        relates = content.get("m.relates_to") or {}
+        reply_to = (relates.get("m.in_reply_to") or {}).get("event_id")
+        message_id, edit = event.event_id, None
+        if relates.get("rel_type") == "m.replace" and relates.get("event_id"):  # an edit: its new text, and
+            new = content.get("m.new_content") or {}  # the message it changes (what the answer quotes)
+            text = str(new.get("body") or text.removeprefix("* "))
+            message_id, edit, reply_to = str(relates["event_id"]), event.event_id, None
         return Incoming(
             address=Address(PLATFORM, chat_id=room.room_id, user_id=event.sender),
             text=strip_reply_fallback(text) if reply_to else text.strip(),
-            message_id=event.event_id,
+            message_id=message_id,
+            edit=edit,
             reply_to=reply_to,
             language_hint=None,
             sender_name=room.user_name(event.sender),

@@ -197,6 +197,7 @@ class TelegramTransport:
         if user is None or chat is None or user.is_bot:
             return None
         query = update.callback_query
+        edit: str | None = None
         if query is not None:
             text = query.data or ""
             message_id = f"cb:{query.id}"
@@ -207,6 +208,8 @@ class TelegramTransport:
                 return None
             text, message_id = message.text or message.caption or "", str(message.message_id)
             reply_to = str(message.reply_to_message.message_id) if message.reply_to_message else None
+            if update.edited_message is not None:
+                edit = str(int(message.edit_date.timestamp())) if message.edit_date else "edited"
         return Incoming(
             address=Address(PLATFORM, chat_id=str(chat.id), user_id=str(user.id)),
             text=text,
@@ -215,6 +218,7 @@ class TelegramTransport:
             language_hint=user.language_code,
             sender_name=user.full_name,
             private=chat.type == "private",
+            edit=edit,
         )
 
     async def _attachment(self, message: Message) -> Attachment | None:

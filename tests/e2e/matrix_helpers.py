@@ -103,6 +103,13 @@ class MatrixUser:
         response = await self.client.room_send(room_id, "m.room.message", content, ignore_unverified_devices=True)
         return str(response.event_id)  # type: ignore[union-attr]
 
+    async def edit(self, room_id: str, event_id: str, text: str) -> str:
+        """Edit a message as Element does: a new event replacing ``event_id``, "* " before the fallback body."""
+        content = {"msgtype": "m.text", "body": f"* {text}", "m.new_content": {"msgtype": "m.text", "body": text},
+                   "m.relates_to": {"rel_type": "m.replace", "event_id": event_id}}  # fmt: skip
+        response = await self.client.room_send(room_id, "m.room.message", content, ignore_unverified_devices=True)
+        return str(response.event_id)  # type: ignore[union-attr]
+
     async def say(self, room_id: str, text: str, *, expect: int = 1, within: float = 30.0) -> str:
         before = len(self.notices[room_id])
         await self.send(room_id, text)

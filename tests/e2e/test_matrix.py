@@ -14,7 +14,7 @@ from bot.transports.matrix import MatrixError
 from storage import transport_state
 from storage.access import Role
 from storage.db import Database
-from tests.e2e.matrix_helpers import MatrixUser, matrix_bot
+from tests.e2e.matrix_helpers import MatrixUser, matrix_bot, unique
 from tests.fakes.platform import eventually
 from tests.servers.synapse import Synapse
 
@@ -153,6 +153,39 @@ async def test_members_can_bring_the_bot_into_group_rooms(
         group = response.room_id  # type: ignore[union-attr]
         await ana.wait(lambda: (bot.user_id, "join") in ana.memberships[group])
         assert "State: Mexico (MX)" in await ana.say(group, "/whoami")
+
+
+async def test_edits_and_group_conversation(synapse: Synapse, sqlite_db: Database, tmp_path: Path) -> None:
+    """An edited lookup is answered again (quoting the message it edits); an edit of anything else changes
+    nothing and says so; what people say to each other in a group room gets no answer."""
+    async with matrix_bot(synapse, sqlite_db, tmp_path / "bot") as bot, MatrixUser(synapse, tmp_path / "ana") as ana:
+        room = await ana.dm(bot.user_id)
+        await ana.say(room, f"/start {await bot.invite_code()}")
+        lookup = await ana.send(room, "/whois peru")
+        await ana.wait(lambda: ana.notices[room][-1].body.startswith("Peru (PE)"))
+        before = len(ana.notices[room])
+        await ana.edit(room, lookup, "/whois mexico")
+        await ana.wait(lambda: len(ana.notices[room]) > before)
+        answer = ana.notices[room][-1]
+        assert answer.body.startswith("Mexico (MX)")
+        assert answer.source["content"]["m.relates_to"]["m.in_reply_to"]["event_id"] == lookup
+
+        change = await ana.send(room, "/language pt")
+        await ana.wait(lambda: "português" in ana.notices[room][-1].body)
+        before = len(ana.notices[room])
+        await ana.edit(room, change, "/language fr")
+        await ana.wait(lambda: len(ana.notices[room]) > before)
+        assert ana.notices[room][-1].body.startswith("Só leio edições de consultas")
+        assert "Idioma: Português" in await ana.say(room, "/whoami")
+
+        colleague = synapse.register(unique("colleague"))  # three in the room: a group, not a direct chat
+        response = await ana.client.room_create(name="MX working group", invite=[bot.user_id, colleague])
+        group = response.room_id  # type: ignore[union-attr]
+        await ana.wait(lambda: (bot.user_id, "join") in ana.memberships[group])
+        chatter = await ana.send(group, "see you tomorrow")
+        await ana.edit(group, chatter, "see you on Monday")
+        assert "México (MX)" in await ana.say(group, "/whoami")
+        assert len(ana.notices[group]) == 1  # only the command was answered
 
 
 def test_homeserver_errors_are_classified_for_retry() -> None:

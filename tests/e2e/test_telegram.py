@@ -125,6 +125,34 @@ async def test_long_button_data_still_works(sqlite_db: Database) -> None:
         assert answer.startswith("St. Lucia (LC)")
 
 
+async def test_an_edited_lookup_is_answered_again_and_other_edits_change_nothing(sqlite_db: Database) -> None:
+    async with telegram_bot(sqlite_db) as bot:
+        await bot.say(ANA, f"/start {await bot.invite()}")
+        assert (await bot.say(ANA, "/whois peru")).startswith("Peru (PE)")
+        lookup = bot.server.user_messages[-1]["message_id"]
+        before = len(bot.server.sent_to(ANA))
+        bot.server.user_edits(lookup, "/whois mexico")  # a typo corrected: the lookup is answered again
+        answer = (await bot.server.wait_for_sent(before + 1, chat_id=ANA))[-1]
+        assert answer.text.startswith("Mexico (MX)")
+
+        assert "español" in await bot.say(ANA, "/language es")
+        change = bot.server.user_messages[-1]["message_id"]
+        before = len(bot.server.sent_to(ANA))
+        bot.server.user_edits(change, "/language fr")  # acted on as first sent: not acted on again
+        notice = (await bot.server.wait_for_sent(before + 1, chat_id=ANA))[-1]
+        assert notice.text.startswith("Solo leo las ediciones de las consultas")  # in the member's language
+        assert "Idioma: Español" in await bot.say(ANA, "/whoami")  # still Spanish
+
+        group = -100123
+        bot.server.user_sends(ANA, "see you tomorrow", chat_id=group)
+        bot.server.user_edits(bot.server.user_messages[-1]["message_id"], "see you on Monday")
+        bot.server.user_sends(9999, "hello everyone", chat_id=group)  # someone pocnet does not know
+        bot.server.user_sends(ANA, "/whoami@pocnet_bot", chat_id=group)
+        sent = await bot.server.wait_for_sent(1, chat_id=group)
+        await bot.app.idle()
+        assert len(bot.server.sent_to(group)) == 1 and "México (MX)" in sent[0].text  # chatter and its edit: no answer
+
+
 async def test_groups_ignore_commands_for_other_bots(sqlite_db: Database) -> None:
     async with telegram_bot(sqlite_db) as bot:
         code = await bot.invite()

@@ -85,6 +85,7 @@ class FakeBotAPI:
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1000)
+        self.user_messages: list[dict[str, Any]] = []  # text messages users sent, for user_edits
         self._new_update = asyncio.Event()
         self._new_sent = asyncio.Event()
         self._overall: deque[float] = deque()
@@ -166,7 +167,17 @@ class FakeBotAPI:
                 "message_id": reply_to, "date": int(time.time()), "chat": chat, "from": BOT_USER,
                 "text": original.text if original else "",
             }  # fmt: skip
+        self.user_messages.append(message)
         return self._push({"message": message})
+
+    def user_edits(self, message_id: int, text: str) -> int:
+        """Enqueue an edit of a text message a user sent (Telegram sends an ``edited_message`` update with the
+        same ``message_id``, the new text and an ``edit_date``)."""
+        original = next(m for m in self.user_messages if m["message_id"] == message_id)
+        edited = {k: v for k, v in original.items() if k != "entities"} | {"text": text, "edit_date": int(time.time())}
+        if text.startswith("/"):
+            edited["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+        return self._push({"edited_message": edited})
 
     def user_sends_document(
         self, user_id: int, filename: str, content: bytes, *, caption: str = "", mime_type: str = "application/pdf"
