@@ -255,15 +255,21 @@ class Router:
         """A lookup by an active member who may run it: answered from the directory snapshot, without a
         transaction. None sends everyone else down the transaction path (which explains refusals)."""
         view = await self.read_model.current()
-        entry = view.by_identity.get((msg.address.platform, msg.address.user_id))
+        account = (msg.address.platform, msg.address.user_id)
+        entry = view.by_identity.get(account)
         if entry is None or not entry.active or not (cmd.public or Role(entry.role) in cmd.roles):
             return None
+        if msg.private and view.chats.get(account, msg.address.chat_id) != msg.address.chat_id:
+            return None  # written from another private chat: the transaction path records the move
         return Context(msg, self._language(msg, entry.language), self.settings, self.limits,
                        sender=Sender.of(entry), view=view, now=self.now())  # fmt: skip
 
     async def _transaction_context(self, msg: Incoming, session: AsyncSession) -> Context:
         member = await members.by_identity(session, msg.address.platform, msg.address.user_id)
         active = member if member is not None and member.active else None
+        if active is not None and msg.private:  # what pocnet sends follows them to the chat they use now
+            address = msg.address
+            await members.follow_private_chat(session, active, address.platform, address.user_id, address.chat_id)
         ctx = Context(
             msg,
             self._language(msg, active.language if active else None),

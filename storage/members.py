@@ -171,6 +171,19 @@ async def link_identity(
     return identity
 
 
+async def follow_private_chat(session: AsyncSession, member: Member, platform: str, user_id: str, chat_id: str) -> bool:
+    """Point the member's account at the private chat they last wrote from: a Matrix user may open a new
+    direct room and leave the old one, and what pocnet sends them must follow. Audited; True when it moved."""
+    identity = next((i for i in member.identities if i.platform == platform and i.user_id == user_id), None)
+    if identity is None or identity.chat_id == chat_id:
+        return False
+    before = audit.snapshot(identity)
+    identity.chat_id = chat_id
+    await session.flush()
+    audit.record(session, Actor.of(member), "identity.chat", identity, before=before, after=audit.snapshot(identity))
+    return True
+
+
 async def all_members(session: AsyncSession, *, state_code: str | None = None) -> list[Member]:
     query = select(Member).order_by(Member.state_code, Member.id)
     if state_code is not None:

@@ -123,6 +123,7 @@ class DirectoryView:
     states: dict[str, StateView]
     by_id: dict[int, EntryView]
     by_identity: dict[tuple[str, str], EntryView]
+    chats: dict[tuple[str, str], str] = field(default_factory=dict)  # (platform, user id) → their private chat
     by_state: dict[str, list[EntryView]] = field(default_factory=dict)  # active only, in listing order
     state_names: Vocabulary = field(default_factory=lambda: Vocabulary({}))
 
@@ -234,14 +235,17 @@ async def load(session: AsyncSession) -> DirectoryView:
     ):
         competences[member_id].append(code)
     identities: defaultdict[int, list[IdentityView]] = defaultdict(list)
-    identity_rows = (await session.execute(select(Identity.member_id, Identity.platform, Identity.user_id))).all()
-    for member_id, platform, user_id in identity_rows:
+    identity_rows = (
+        await session.execute(select(Identity.member_id, Identity.platform, Identity.user_id, Identity.chat_id))
+    ).all()
+    for member_id, platform, user_id, _chat in identity_rows:
         identities[member_id].append(IdentityView(platform, user_id))
     by_id: dict[int, EntryView] = {}
     for m in (await session.execute(select(Member.__table__))).all():  # plain rows: no ORM bookkeeping
         by_id[m.id] = _entry(m, states, competences[m.id], identities[m.id])
-    by_identity = {(platform, user_id): by_id[member_id] for member_id, platform, user_id in identity_rows}
-    return DirectoryView(states, by_id, by_identity)
+    by_identity = {(platform, user_id): by_id[member_id] for member_id, platform, user_id, _chat in identity_rows}
+    chats = {(platform, user_id): chat for _member, platform, user_id, chat in identity_rows}
+    return DirectoryView(states, by_id, by_identity, chats=chats)
 
 
 def _entry(m: Any, states: dict[str, StateView], competences: list[str], identities: list[Any]) -> EntryView:

@@ -8,12 +8,14 @@ from pathlib import Path
 
 import pytest
 from nio import RoomMessageFile
+from sqlalchemy import select
 
 from bot.transports.base import Address, Incoming, Outgoing
 from bot.transports.matrix import MatrixError
-from storage import transport_state
+from storage import members, outbox, transport_state
 from storage.access import Role
 from storage.db import Database
+from storage.models import AuditEvent
 from tests.e2e.matrix_helpers import MatrixUser, matrix_bot, unique
 from tests.fakes.platform import eventually
 from tests.servers.synapse import Synapse
@@ -186,6 +188,31 @@ async def test_edits_and_group_conversation(synapse: Synapse, sqlite_db: Databas
         await ana.edit(group, chatter, "see you on Monday")
         assert "México (MX)" in await ana.say(group, "/whoami")
         assert len(ana.notices[group]) == 1  # only the command was answered
+
+
+async def test_messages_follow_a_member_to_a_new_direct_room(
+    synapse: Synapse, sqlite_db: Database, tmp_path: Path
+) -> None:
+    """A member leaves the direct room they joined from and opens another: once they write from it (a lookup
+    is enough), what pocnet sends them goes there, and the move is audited."""
+    async with matrix_bot(synapse, sqlite_db, tmp_path / "bot") as bot, MatrixUser(synapse, tmp_path / "ana") as ana:
+        first = await ana.dm(bot.user_id)
+        await ana.say(first, f"/start {await bot.invite_code()}")
+        await ana.client.room_leave(first)
+        second = await ana.dm(bot.user_id)
+        assert (await ana.say(second, "/whois mexico")).startswith("Mexico (MX)")
+        async with sqlite_db.transaction() as session:
+            member = await members.by_identity(session, "matrix", ana.user_id)
+            assert member is not None and member.identities[0].chat_id == second
+            outbox.enqueue(session, outbox.recipients_of(member)[0], "Relay #7 for you")
+            moved = await session.scalar(select(AuditEvent).where(AuditEvent.action == "identity.chat"))
+            assert moved is not None and moved.before and moved.before["chat_id"] == first
+        await ana.wait(lambda: any(n.body == "Relay #7 for you" for n in ana.notices[second]))
+        assert (await ana.say(second, "/whois peru")).startswith("Peru (PE)")  # from the snapshot again
+        async with sqlite_db.transaction() as session:
+            assert (
+                len((await session.scalars(select(AuditEvent).where(AuditEvent.action == "identity.chat"))).all()) == 1
+            )
 
 
 def test_homeserver_errors_are_classified_for_retry() -> None:

@@ -102,6 +102,22 @@ async def test_identity_is_unique_per_platform_account(db: Database) -> None:
             await members.link_identity(session, CLI, b, platform="telegram", user_id="42", chat_id="42")
 
 
+async def test_an_account_follows_the_private_chat_it_writes_from(db: Database) -> None:
+    async with db.transaction() as session:
+        a = await members.create(session, CLI, display_name="A", role=Role.CONTACT, state_code="PE")
+        identity = await members.link_identity(session, CLI, a, platform="matrix", user_id="@a:hs", chat_id="!old:hs")
+        assert not await members.follow_private_chat(session, a, "matrix", "@a:hs", "!old:hs")  # same chat
+        assert not await members.follow_private_chat(session, a, "matrix", "@b:hs", "!new:hs")  # not their account
+        assert await members.follow_private_chat(session, a, "matrix", "@a:hs", "!new:hs")
+    async with db.transaction() as session:
+        events = await audit.events_for(session, "identity", str(identity.id))
+        again = await members.by_identity(session, "matrix", "@a:hs")
+    assert again is not None and again.identities[0].chat_id == "!new:hs"
+    assert [e.action for e in events] == ["identity.link", "identity.chat"]
+    assert events[1].before["chat_id"] == "!old:hs" and events[1].after["chat_id"] == "!new:hs"
+    assert events[1].actor == f"member:{a.id}"
+
+
 async def test_every_membership_change_is_audited_with_before_and_after(db: Database) -> None:
     async with db.transaction() as session:
         m = await members.create(session, CLI, display_name="Carlos", role=Role.OFFICIAL, state_code="CO")
