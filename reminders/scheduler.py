@@ -147,7 +147,15 @@ class ReminderScheduler:
     def poke(self) -> None:
         """Re-plan soon (a change committed in this process)."""
         if self.lock.held and (self._poked is None or self._poked.done()):
-            self._poked = asyncio.get_running_loop().create_task(self.replan(force=True), name="reminders-replan")
+            self._poked = asyncio.get_running_loop().create_task(self._replan_now(), name="reminders-replan")
+
+    async def _replan_now(self) -> None:
+        """A poke's re-plan. Nobody waits for it, so its failure is logged here (one line, as the periodic
+        check's); that check re-plans again within a minute."""
+        try:
+            await self.replan(force=True)
+        except Exception as exc:
+            log.warning("reminders not re-planned after a change", extra={"reason": repr(exc)[:200]})
 
     # --- planning and arming ----------------------------------------------------------------------------
 

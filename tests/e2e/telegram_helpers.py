@@ -67,5 +67,5 @@ async def telegram_bot(
     try:
         yield TelegramBot(server, app, transport)
     finally:
-        await transport.stop()
+        await app.stop()  # every service (the transport among them); nothing of this bot outlives the test
         await server.stop()
