@@ -195,13 +195,13 @@ async def cmd_run(args: argparse.Namespace) -> int:
         transports.append(
             ConsoleTransport(settings.console.user, language=settings.bot.default_language, journal=journal)
         )
-    if settings.telegram.token is not None:
-        from bot.transports.telegram import TelegramTransport
-
-        transports.append(TelegramTransport(settings.telegram))
 
     async def work(db: Database) -> int:
         await _require_migrated(db)  # the database first: it is the first thing to set up
+        if settings.telegram.token is not None:
+            from bot.transports.telegram import TelegramTransport
+
+            transports.append(TelegramTransport(settings.telegram, db=db))  # keeps its update position there
         if not transports and not settings.matrix.enabled:
             raise Fatal(
                 "no transport is enabled: set [telegram] token (POCNET_TELEGRAM__TOKEN), [matrix] homeserver and "

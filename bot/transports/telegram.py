@@ -65,7 +65,9 @@ from bot.transports.base import (
     png_size,
 )
 from bot.transports.split import measure, split_message, utf16_units
+from bot.transports.telegram_position import UpdatePosition
 from storage.access import ALL_ROLES
+from storage.db import Database
 
 log = logging.getLogger("pocnet.telegram")
 PLATFORM = "telegram"
@@ -104,7 +106,9 @@ def _classify(exc: Exception) -> Retry:
 class TelegramTransport:
     platform = PLATFORM
 
-    def __init__(self, settings: TelegramSection, *, base_file_url: str | None = None) -> None:
+    def __init__(
+        self, settings: TelegramSection, *, base_file_url: str | None = None, db: Database | None = None
+    ) -> None:
         if settings.token is None:
             raise ValueError("telegram.token is not set")
         self.settings = settings
@@ -135,11 +139,13 @@ class TelegramTransport:
         self._uploaded: OrderedDict[str, str] = OrderedDict()  # file digest → Telegram file_id, to send again
         self._upload_locks: dict[str, asyncio.Lock] = {}
         self._poll_error: tuple[float, str] | None = None  # (monotonic time, reason) of the last failed poll
+        self.position = UpdatePosition(db)  # without a database (benchmarks), a restart may handle one again
 
     # --- receiving ----------------------------------------------------------------------------------
 
     async def start(self, deliver: Deliver) -> None:
         self._deliver = deliver
+        await self.position.load()
         await self.app.initialize()
         self.username = self.app.bot.username
         await self._register_commands()
@@ -178,6 +184,15 @@ class TelegramTransport:
             )
 
     async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if self.position.handled_before(update.update_id):
+            log.info("update already handled", extra={"update": update.update_id})
+            return
+        try:
+            await self._handle_update(update)
+        finally:
+            await self.position.handled(update.update_id)
+
+    async def _handle_update(self, update: Update) -> None:
         incoming = self._incoming(update)
         if incoming is None or self._deliver is None:
             return

@@ -52,20 +52,31 @@ class TelegramBot:
 
 @asynccontextmanager
 async def telegram_bot(
-    db: Database, *, faults: Faults | None = None, enforce_limits: bool = False, **telegram: object
+    db: Database,
+    *,
+    faults: Faults | None = None,
+    enforce_limits: bool = False,
+    server: FakeBotAPI | None = None,
+    **telegram: object,
 ) -> AsyncIterator[TelegramBot]:
-    async with db.transaction() as session:
-        await sample.seed(session)
-    server = FakeBotAPI(enforce_limits=enforce_limits, faults=faults)
-    await server.start()
+    """A bot on the sample directory and a Bot API server; ``server``: one already running, which outlives
+    the bot (a restart), else a new one stopped with it."""
+    own = server is None
+    if own:
+        async with db.transaction() as session:
+            await sample.seed(session)
+        server = FakeBotAPI(enforce_limits=enforce_limits, faults=faults)
+        await server.start()
+    assert server is not None
     options = {"token": server.token, "base_url": server.base_url, "poll_timeout": 1, "per_chat_interval": 0.0,
                "messages_per_second": 0, "send_retries": 8, **telegram}  # fmt: skip
     section = TelegramSection(**options)  # type: ignore[arg-type]
-    transport = TelegramTransport(section)
+    transport = TelegramTransport(section, db=db)
     app = App(make_settings(str(db.engine.url), telegram=section.model_dump()), db, [transport])
     await app.start()
     try:
         yield TelegramBot(server, app, transport)
     finally:
         await app.stop()  # every service (the transport among them); nothing of this bot outlives the test
-        await server.stop()
+        if own:
+            await server.stop()

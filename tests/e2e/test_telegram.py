@@ -190,6 +190,27 @@ async def test_webhook_mode_checks_the_secret(sqlite_db: Database, unused_tcp_po
         assert len(sent) == 1 and "Welcome to pocnet" in sent[0].text
 
 
+async def test_an_update_offered_again_after_a_restart_is_not_handled_twice(sqlite_db: Database) -> None:
+    """Telegram offers again what no getUpdates confirmed (after a crash); the saved position skips it."""
+    server = FakeBotAPI()
+    await server.start()
+    try:
+        async with telegram_bot(sqlite_db) as first:  # seeds the directory; its own server is thrown away
+            code = await first.invite()
+        async with telegram_bot(sqlite_db, server=server) as bot:
+            await bot.say(ANA, f"/start {code}")
+            assert "Role:" in await bot.say(ANA, "/whoami")
+            whoami = max(server.pushed)
+        server.redeliver(whoami)  # the restart finds it again, as after a crash
+        async with telegram_bot(sqlite_db, server=server) as bot:
+            before = len(server.sent_to(ANA))
+            assert "Commands you can use:" in await bot.say(ANA, "/help")  # handled after the replay …
+            await bot.app.idle()
+            assert len(server.sent_to(ANA)) == before + 1  # … which got no answer
+    finally:
+        await server.stop()
+
+
 async def test_failed_delivery_is_reported_with_its_reason(caplog: pytest.LogCaptureFixture) -> None:
     server = FakeBotAPI(faults=Faults(server_error=1.0))
     await server.start()

@@ -86,6 +86,7 @@ class FakeBotAPI:
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1000)
         self.user_messages: list[dict[str, Any]] = []  # text messages users sent, for user_edits
+        self.pushed: dict[int, dict[str, Any]] = {}  # every update offered, by id, for redeliver
         self._new_update = asyncio.Event()
         self._new_sent = asyncio.Event()
         self._overall: deque[float] = deque()
@@ -135,8 +136,15 @@ class FakeBotAPI:
     def _push(self, update: dict[str, Any]) -> int:
         update["update_id"] = next(self._update_ids)
         self._updates.append(update)
+        self.pushed[update["update_id"]] = update
         self._new_update.set()
         return update["update_id"]
+
+    def redeliver(self, update_id: int) -> None:
+        """Offer an update again, as Telegram does with one whose receipt no getUpdates confirmed (a bot that
+        crashed after handling it, or stopped while Telegram could not be reached)."""
+        self._updates.insert(0, self.pushed[update_id])
+        self._new_update.set()
 
     def user_sends(
         self,
