@@ -65,7 +65,7 @@ from bot.transports.base import (
     png_size,
 )
 from bot.transports.split import measure, split_message, utf16_units
-from bot.transports.telegram_position import UpdatePosition
+from bot.transports.telegram_position import UNCONFIRMED_AT_STOP, UpdatePosition
 from storage.access import ALL_ROLES
 from storage.db import Database
 
@@ -140,6 +140,7 @@ class TelegramTransport:
         self._upload_locks: dict[str, asyncio.Lock] = {}
         self._poll_error: tuple[float, str] | None = None  # (monotonic time, reason) of the last failed poll
         self.position = UpdatePosition(db)  # without a database (benchmarks), a restart may handle one again
+        logging.getLogger("telegram.ext.Updater").addFilter(UNCONFIRMED_AT_STOP)  # added once
 
     # --- receiving ----------------------------------------------------------------------------------
 

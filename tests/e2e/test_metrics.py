@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
 from aiohttp import ClientSession
 
 from bot.app import App
@@ -105,7 +107,9 @@ async def test_health_reports_a_stalled_outbox(sqlite_db: Database, unused_tcp_p
     assert health["parts"]["database"]["ok"] is True
 
 
-async def test_health_follows_the_telegram_connection(sqlite_db: Database, unused_tcp_port: int) -> None:
+async def test_health_follows_the_telegram_connection(
+    sqlite_db: Database, unused_tcp_port: int, caplog: pytest.LogCaptureFixture
+) -> None:
     async with telegram_bot(sqlite_db) as bot:
         server = StatusServer(
             bot.app.metrics, sqlite_db, "127.0.0.1", unused_tcp_port, transports=[bot.transport],
@@ -126,4 +130,9 @@ async def test_health_follows_the_telegram_connection(sqlite_db: Database, unuse
             await server.stop()
     part = health["parts"]["transport:telegram"]
     assert status == 503 and part["ok"] is False and part["detail"].startswith("getUpdates failing")
+    # stopping while Telegram is away: PTB cannot confirm the last batch; one WARNING line, no traceback
+    updater = [r for r in caplog.records if r.name == "telegram.ext.Updater" and r.levelno >= logging.WARNING]
+    assert [r.levelname for r in updater] == ["WARNING"]
+    assert updater[0].getMessage().startswith("last updates not confirmed at stop")
+    assert all(r.exc_info is None for r in caplog.records if r.levelno >= logging.WARNING)
     assert bot.server.token not in json.dumps(health)
