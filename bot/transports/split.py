@@ -74,9 +74,10 @@ def split_text(text: str, limit: int, cost: Cost = utf16_units) -> list[str]:
             fit = _fit(line, limit, cost)
             space = line.rfind(" ", 0, fit)
             cut = space if space > fit // 2 else fit
-            pieces.append(line[:cut])
-            line = line[cut:].lstrip(" ")
-            size = measure(line, cost)
+            head, rest = line[:cut], line[cut:]
+            line = rest.lstrip(" ")
+            size -= measure(head, cost) + (len(rest) - len(line)) * cost(" ")  # linear, however long the line
+            pieces.append(head)
         if not current:
             current, used = line, size
         elif used + newline + size > limit:

@@ -57,3 +57,18 @@ def test_a_matrix_message_fits_an_event_and_keeps_its_parts_in_place() -> None:
     assert not any(p.buttons or p.attachment for p in parts[:-1])
     short = Outgoing("short", buttons=(("OK", "ok"),))
     assert split_message(short, TEXT_BYTES, matrix_bytes) == [short]
+
+
+def test_a_very_long_line_is_measured_a_bounded_number_of_times() -> None:
+    """Each character is measured a fixed number of times, however long the line (no quadratic path)."""
+    calls = 0
+
+    def counting(char: str) -> int:
+        nonlocal calls
+        calls += 1
+        return 1
+
+    line = ("palabra " * 25_000).strip()  # 200,000 characters, 49 pieces
+    pieces = split_text(line, TELEGRAM, counting)
+    assert " ".join(pieces) == line and all(len(p) <= TELEGRAM for p in pieces)
+    assert calls <= 4 * len(line)  # measured whole, once more as each piece is fitted and cut off
