@@ -25,6 +25,8 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session
 
+from storage.handled_faults import HandledFault
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 log = logging.getLogger("pocnet.db")
 
@@ -122,22 +124,10 @@ def unavailable(exc: BaseException) -> bool:
 DISPOSE_SECONDS = 3.0  # closing the pool's connections at shutdown; past that they are abandoned
 
 
-class _CloseFault(logging.Filter):
-    """SQLAlchemy's pool logs a connection it could not close (the server stopped answering) at ERROR with a
-    traceback. For pocnet that is a handled fault, so it becomes one WARNING line naming the cause."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if not str(record.msg).startswith(("Exception closing connection", "Exception terminating connection")):
-            return True
-        error = record.exc_info[1] if record.exc_info else None
-        record.msg, record.args = "database connection not closed cleanly", ()
-        record.levelno, record.levelname = logging.WARNING, "WARNING"
-        record.exc_info, record.exc_text = None, None
-        record.reason = type(error).__name__ if error is not None else "unknown"
-        return True
-
-
-_CLOSE_FAULT = _CloseFault()
+# SQLAlchemy's pool logs a connection it could not close (the server stopped answering) as an ERROR
+_CLOSE_FAULT = HandledFault(
+    ("Exception closing connection", "Exception terminating connection"), "database connection not closed cleanly"
+)
 
 
 class Database:
@@ -146,7 +136,7 @@ class Database:
     def __init__(self, engine: AsyncEngine, *, schema: str | None = None) -> None:
         self.engine = engine
         pool = type(engine.sync_engine.pool)  # SQLAlchemy's pool logs under its class's qualified name
-        logging.getLogger(f"{pool.__module__}.{pool.__name__}").addFilter(_CLOSE_FAULT)  # added once
+        _CLOSE_FAULT.install(f"{pool.__module__}.{pool.__name__}")
         self.sessions = async_sessionmaker(engine, expire_on_commit=False)
         self.schema = schema
 

@@ -113,6 +113,11 @@ def to_html(text: str) -> str:
     return html.escape(text, quote=False).replace("\n", "<br>")
 
 
+def _buttons_text(message: Outgoing) -> str:
+    """What a message's buttons become on Matrix: numbered choices (or commands) under its text."""
+    return "\n" + "\n".join(buttons_as_text(message.buttons)) if message.buttons else ""
+
+
 Flush = Callable[[], Awaitable[None]]
 
 
@@ -376,7 +381,7 @@ class MatrixTransport:
     def parts(self, message: Outgoing) -> list[Outgoing]:
         """A text too large for one event is cut (``bot.transports.split``); the buttons, appended as text to
         the last piece, are counted in."""
-        buttons = measure("\n" + "\n".join(buttons_as_text(message.buttons)), matrix_bytes) if message.buttons else 0
+        buttons = measure(_buttons_text(message), matrix_bytes)
         return split_message(message, max(TEXT_BYTES - buttons, TEXT_BYTES // 2), matrix_bytes)
 
     async def _room_send(self, room_id: str, content: dict[str, Any], tx_id: str) -> str:
@@ -390,9 +395,7 @@ class MatrixTransport:
     async def send(self, to: Address, message: Outgoing, *, idempotency_key: str) -> str:
         """One attempt (the delivery service retries). The transaction id is the idempotency key, so a
         repeated attempt after a lost answer is shown once."""
-        text = message.text
-        if message.buttons:
-            text += "\n" + "\n".join(buttons_as_text(message.buttons))
+        text = message.text + _buttons_text(message)
         content: dict[str, Any] = {
             "msgtype": "m.notice",
             "body": text,

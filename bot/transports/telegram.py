@@ -7,9 +7,10 @@ start the command menu is registered in English, Spanish, Portuguese and French.
 
 Sending: all text goes out as plain text — Telegram interprets no markup in it, so no name or other
 content can break the formatting or inject any; long texts are split at Telegram's 4096-character limit
-on line boundaries, counted in UTF-16 code units (``bot.transports.split``; each piece is its own paced message); files go as documents. ``send`` makes one
-attempt: pacing, retries and recording happen in the delivery service (``bot.delivery``), which reads
-``limits`` and ``classify`` from here. PTB's own rate limiter is not used, so the two never fight.
+on line boundaries, counted in UTF-16 code units (``bot.transports.split``; each piece is its own paced
+message); files go as documents. ``send`` makes one attempt: pacing, retries and recording happen in the
+delivery service (``bot.delivery``), which reads ``limits`` and ``classify`` from here. PTB's own rate
+limiter is not used, so the two never fight.
 """
 
 from __future__ import annotations
@@ -140,7 +141,7 @@ class TelegramTransport:
         self._upload_locks: dict[str, asyncio.Lock] = {}
         self._poll_error: tuple[float, str] | None = None  # (monotonic time, reason) of the last failed poll
         self.position = UpdatePosition(db)  # without a database (benchmarks), a restart may handle one again
-        logging.getLogger("telegram.ext.Updater").addFilter(UNCONFIRMED_AT_STOP)  # added once
+        UNCONFIRMED_AT_STOP.install("telegram.ext.Updater")
 
     # --- receiving ----------------------------------------------------------------------------------
 

@@ -19,27 +19,19 @@ from collections.abc import Callable
 
 from storage import transport_state
 from storage.db import Database
+from storage.handled_faults import HandledFault
 
 log = logging.getLogger("pocnet.telegram")
 KEY = "last_update_id"
 REPLAY_SECONDS = 24 * 3600.0  # how long Telegram keeps an update nobody confirmed
 
 
-class UnconfirmedAtStop(logging.Filter):
-    """python-telegram-bot logs an ERROR with a traceback when, stopping, it cannot confirm the last batch
-    (Telegram unreachable). The position makes that harmless, so it is one WARNING line."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if str(record.msg).startswith("Error while calling `get_updates` one more time"):
-            error = record.exc_info[1] if record.exc_info else None
-            record.msg, record.args = "last updates not confirmed at stop: offered again at start, then skipped", ()
-            record.levelno, record.levelname = logging.WARNING, "WARNING"
-            record.exc_info, record.exc_text = None, None
-            record.reason = repr(error)[:200] if error is not None else "unknown"
-        return True
-
-
-UNCONFIRMED_AT_STOP = UnconfirmedAtStop()
+# python-telegram-bot logs an ERROR when, stopping, it cannot confirm the last batch (Telegram unreachable);
+# the saved position makes that harmless
+UNCONFIRMED_AT_STOP = HandledFault(
+    ("Error while calling `get_updates` one more time",),
+    "last updates not confirmed at stop: offered again at start, then skipped",
+)
 
 
 class UpdatePosition:
