@@ -25,6 +25,7 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +66,7 @@ from bot.transports.base import (
     buttons_as_text,
     png_size,
 )
-from bot.transports.split import matrix_bytes, measure, split_message
+from bot.transports.split import measure, split_message
 from storage import members, transport_state
 from storage.db import Database
 
@@ -111,6 +112,27 @@ def strip_reply_fallback(body: str) -> str:
 
 def to_html(text: str) -> str:
     return html.escape(text, quote=False).replace("\n", "<br>")
+
+
+def _json_ascii(char: str) -> int:
+    """Bytes of ``char`` inside a JSON string written with ``ensure_ascii``, as matrix-nio writes what it
+    encrypts."""
+    code = ord(char)
+    if char in '"\\\n\r\t\b\f':
+        return 2
+    if code < 0x20:
+        return 6
+    if code < 0x80:
+        return 1
+    return 6 if code <= 0xFFFF else 12
+
+
+@lru_cache(maxsize=4096)
+def matrix_bytes(char: str) -> int:
+    """Bytes ``char`` adds to a message: in ``body`` and, as ``to_html`` writes it, in ``formatted_body``. An
+    event may be 65,536 bytes, and in an encrypted room the content travels as base64 ciphertext of that
+    JSON (an "é" is six bytes, an emoji twelve)."""
+    return _json_ascii(char) + measure(to_html(char), _json_ascii)
 
 
 def _buttons_text(message: Outgoing) -> str:

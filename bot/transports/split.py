@@ -1,48 +1,17 @@
 """Cutting a long text into messages a platform accepts, on line boundaries where it can.
 
-Each platform measures a message its own way, so the cut takes the size of each character:
-
-- Telegram refuses a text over 4096 characters. Its own count has been seen to be code points, and some
-  implementations of the Bot API count UTF-16 code units; ``utf16_units`` is never smaller than either, so
-  a piece is accepted by both (an emoji counts twice).
-- Matrix refuses an event over 65,536 bytes. The text travels twice (``body`` and the HTML
-  ``formatted_body``), JSON-escaped, and in an encrypted room inside base64 ciphertext of JSON that matrix-nio
-  writes with ``ensure_ascii`` (an "é" is six bytes, an emoji twelve): ``matrix_bytes`` counts that.
+Each platform measures a message its own way, so the cut takes the size of each character from the
+transport: ``utf16_units`` from bot.transports.telegram, ``matrix_bytes`` from bot.transports.matrix.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from functools import lru_cache
 
 from bot.transports.base import Outgoing
 
 Cost = Callable[[str], int]  # the size of one character
-
-_HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "\n": "<br>"}  # what bot.transports.matrix.to_html writes
-
-
-def utf16_units(char: str) -> int:
-    return 2 if ord(char) > 0xFFFF else 1
-
-
-def _json_ascii(char: str) -> int:
-    """Bytes of ``char`` inside a JSON string written with ``ensure_ascii``."""
-    code = ord(char)
-    if char in '"\\\n\r\t\b\f':
-        return 2
-    if code < 0x20:
-        return 6
-    if code < 0x80:
-        return 1
-    return 6 if code <= 0xFFFF else 12
-
-
-@lru_cache(maxsize=4096)
-def matrix_bytes(char: str) -> int:
-    """Bytes ``char`` adds to a Matrix message: in ``body`` and, HTML-escaped, in ``formatted_body``."""
-    return _json_ascii(char) + sum(_json_ascii(c) for c in _HTML.get(char, char))
 
 
 def measure(text: str, cost: Cost) -> int:
@@ -59,7 +28,7 @@ def _fit(line: str, limit: int, cost: Cost) -> int:
     return len(line)
 
 
-def split_text(text: str, limit: int, cost: Cost = utf16_units) -> list[str]:
+def split_text(text: str, limit: int, cost: Cost) -> list[str]:
     """Cut into pieces of at most ``limit`` (as ``cost`` counts) on line boundaries; a single longer line is
     cut at a space where it can, where it must otherwise. Never an empty piece: "…" stands for no text."""
     pieces: list[str] = []
@@ -90,7 +59,7 @@ def split_text(text: str, limit: int, cost: Cost = utf16_units) -> list[str]:
     return [p for p in pieces if p.strip()] or ["…"]
 
 
-def split_message(message: Outgoing, limit: int, cost: Cost = utf16_units) -> list[Outgoing]:
+def split_message(message: Outgoing, limit: int, cost: Cost) -> list[Outgoing]:
     """``message`` as one or more messages: the first keeps what it replies to, the last its buttons and file."""
     pieces = split_text(message.text, limit, cost)
     if len(pieces) == 1:

@@ -65,7 +65,7 @@ from bot.transports.base import (
     Outgoing,
     png_size,
 )
-from bot.transports.split import measure, split_message, utf16_units
+from bot.transports.split import measure, split_message
 from bot.transports.telegram_position import UNCONFIRMED_AT_STOP, UpdatePosition
 from storage.access import ALL_ROLES
 from storage.db import Database
@@ -77,6 +77,13 @@ CALLBACK_LIMIT = 64  # bytes of callback_data Telegram accepts
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 UPLOADS_KEPT = 64  # files whose Telegram file_id is remembered
 PHOTO_BYTES = 10 * 1024 * 1024  # sendPhoto's limits: 10 MB, width + height ≤ 10000, sides at most 1:20
+
+
+def utf16_units(char: str) -> int:
+    """A character's length as Telegram's limits may count it: UTF-16 code units. Telegram's own count has
+    been seen to be code points, and some Bot API implementations count units; this is never smaller than
+    either, so a piece is accepted by both (an emoji counts twice)."""
+    return 2 if ord(char) > 0xFFFF else 1
 
 
 def is_photo(attachment: Attachment) -> bool:

@@ -5,20 +5,21 @@ from __future__ import annotations
 import json
 
 from bot.transports.base import Attachment, Outgoing
-from bot.transports.matrix import TEXT_BYTES, to_html
-from bot.transports.split import matrix_bytes, measure, split_message, split_text, utf16_units
+from bot.transports.matrix import TEXT_BYTES, matrix_bytes, to_html
+from bot.transports.split import measure, split_message, split_text
+from bot.transports.telegram import utf16_units
 
 TELEGRAM = 4096
 
 
 def test_edge_cases() -> None:
-    assert split_text("a & b", TELEGRAM) == ["a & b"]
-    assert split_text("", TELEGRAM) == ["…"]  # Telegram refuses empty messages
+    assert split_text("a & b", TELEGRAM, utf16_units) == ["a & b"]
+    assert split_text("", TELEGRAM, utf16_units) == ["…"]  # Telegram refuses empty messages
     one_line = "word " * 2000
-    pieces = split_text(one_line, TELEGRAM)
+    pieces = split_text(one_line, TELEGRAM, utf16_units)
     assert all(len(p) <= TELEGRAM for p in pieces) and " ".join(pieces).split() == one_line.split()
     no_spaces = "x" * 9000
-    pieces = split_text(no_spaces, TELEGRAM)
+    pieces = split_text(no_spaces, TELEGRAM, utf16_units)
     assert [len(p) for p in pieces] == [4096, 4096, 808] and "".join(pieces) == no_spaces
 
 
@@ -27,7 +28,7 @@ def test_telegram_counts_utf16_code_units() -> None:
     units, more than an implementation counting units accepts."""
     assert utf16_units("a") == utf16_units("é") == utf16_units("中") == 1 and utf16_units("\U0001f600") == 2
     text = "Hola 😀 " * 1000  # 8,000 characters, 9,000 units
-    pieces = split_text(text, TELEGRAM)
+    pieces = split_text(text, TELEGRAM, utf16_units)
     assert all(len(p.encode("utf-16-le")) // 2 <= TELEGRAM for p in pieces)
     assert " ".join(pieces).split() == text.split()
     assert not any("\ud83d" in p for p in pieces)  # never half a surrogate pair: Python cuts characters
